@@ -1,0 +1,242 @@
+/**
+ * The Process contract: one object per process, syscall-shaped, the same on
+ * every backend. The emulator (`openEmulator`) gives simulated processes over a
+ * wasm kernel model; the native backend (`openNative`) gives this process over
+ * the real kernel. Arguments follow the C prototypes without buffers and
+ * pointers; flags are Linux's values (see constants.ts).
+ *
+ * Errors: every failure the kernel would report is an {@link IpcError} whose
+ * `code` is Linux's errno name and `syscall` the call. Arguments of the wrong
+ * JavaScript type (a string for an id, a float, NaN) are a TypeError; values
+ * the kernel cannot even be given (an id beyond 32 bits, a size beyond
+ * 2^53) are a RangeError. Anything the kernel would answer with an errno is
+ * left to the kernel (native) or its model (emu), so both answer alike.
+ *
+ * Blocking: a call that may sleep in the kernel returns a Promise and takes
+ * {@link CallOptions}. With IPC_NOWAIT it fails at once instead (EAGAIN for
+ * msgsnd, ENOMSG for msgrcv). Each such call also has a `...Sync` form that
+ * implies IPC_NOWAIT and returns plainly, for hot loops that must not pay for
+ * a promise.
+ *
+ * Removal: when an object is removed (IPC_RMID) while calls sleep on it,
+ * each of them fails with EIDRM; any later call naming the removed id fails
+ * with EINVAL, as on Linux.
+ */
+
+import type {
+  IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT, MSG_STAT_ANY,
+} from './constants.js';
+
+/**
+ * A message type (C `long`, 64 bits). Results are numbers while they are safe
+ * integers and bigints beyond 2^53; arguments may be either.
+ */
+export type MType = number | bigint;
+
+/** Options of every call that may block. */
+export interface CallOptions {
+  /**
+   * Aborting interrupts the sleeping call as a signal whose handler runs
+   * would: SysV calls then fail with EINTR (Linux never restarts them), the
+   * IpcError carrying `signal.reason` as its `cause`. A signal already
+   * aborted fails the call with EINTR only if it would sleep.
+   */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the call may sleep; then it fails with EAGAIN, as
+   * semtimedop does in the kernel. A call that needs no sleep ignores it.
+   */
+  timeout?: number;
+}
+
+/** `struct ipc_perm` as IPC_STAT reports it. */
+export interface IpcPerm {
+  /** The key given at creation; 0 for IPC_PRIVATE. */
+  key: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  /** Permission bits, plus SHM_DEST / SHM_LOCKED for segments. */
+  mode: number;
+}
+
+/** `struct msqid_ds` (msgctl IPC_STAT, MSG_STAT, MSG_STAT_ANY). Times are wall-clock seconds, 0 for never. */
+export interface MsqidDs {
+  msg_perm: IpcPerm;
+  msg_stime: number;
+  msg_rtime: number;
+  msg_ctime: number;
+  /** Bytes of all queued messages. */
+  msg_cbytes: number;
+  /** Queued messages. */
+  msg_qnum: number;
+  /** The queue's capacity in bytes (and in messages). */
+  msg_qbytes: number;
+  /** Last sender's pid, 0 for none. */
+  msg_lspid: number;
+  /** Last receiver's pid, 0 for none. */
+  msg_lrpid: number;
+}
+
+/** `struct msginfo` (msgctl IPC_INFO, MSG_INFO). MSG_INFO puts the queue count in msgpool, the message count in msgmap and the byte count in msgtql. */
+export interface MsgInfo {
+  msgpool: number;
+  msgmap: number;
+  msgmax: number;
+  msgmnb: number;
+  msgmni: number;
+  msgssz: number;
+  msgtql: number;
+  msgseg: number;
+}
+
+/** What msgctl IPC_SET may change; fields left out keep their values. */
+export interface MsqidSet {
+  msg_qbytes?: number;
+  uid?: number;
+  gid?: number;
+  /** Only the low nine bits are taken. */
+  mode?: number;
+}
+
+/** A received message: its type and a fresh copy of its bytes. */
+export interface Message {
+  mtype: MType;
+  data: Uint8Array;
+}
+
+/** What {@link Process.msgrcvInto} wrote into the caller's buffer. */
+export interface Received {
+  mtype: MType;
+  /** Bytes written (after MSG_NOERROR truncation). */
+  length: number;
+}
+
+/** The result of a `*_STAT` / `*_INFO` command: `result` is what the syscall returned. */
+export type WithResult<T> = T & { result: number };
+
+/** Which kernel a process runs on. */
+export type BackendName = 'emu' | 'native';
+
+export interface Process {
+  readonly backend: BackendName;
+  /** The process id (a simulated pid on the emulator). */
+  readonly pid: number;
+
+  /**
+   * Gets or creates a message queue. Never blocks.
+   * @param key IPC_PRIVATE (always a new queue) or a key.
+   * @param msgflg IPC_CREAT, IPC_EXCL and the low nine permission bits.
+   * @returns the queue id.
+   * @throws ENOENT (no queue, no IPC_CREAT), EEXIST (IPC_CREAT|IPC_EXCL on an
+   * existing key), EACCES (the mode bits asked for are not granted), ENOSPC
+   * (msgmni queues exist).
+   */
+  msgget(key: number, msgflg?: number): number;
+
+  /**
+   * Sends a message of type `mtype` (≥ 1) with `data` as its text. Blocks
+   * while the queue is full (its bytes would pass msg_qbytes, or its message
+   * count would), unless IPC_NOWAIT. A receiver already sleeping for a
+   * matching type gets the message directly.
+   * @throws EINVAL (bad id, mtype < 1, data longer than msgmax), EACCES (no
+   * write permission), EAGAIN (full with IPC_NOWAIT, or `timeout` passed),
+   * EIDRM (removed while sleeping), EINTR (aborted while sleeping).
+   */
+  msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number, opts?: CallOptions): Promise<void>;
+
+  /** msgsnd that never blocks (IPC_NOWAIT implied). Same errors, thrown. */
+  msgsndSync(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number): void;
+
+  /**
+   * Receives a message: `msgtyp` 0 takes the oldest; > 0 the oldest of that
+   * type (with MSG_EXCEPT: of any other type); < 0 the oldest of the lowest
+   * type ≤ |msgtyp|. Blocks until one is there, unless IPC_NOWAIT. With
+   * MSG_COPY (and IPC_NOWAIT) `msgtyp` is an index and the message stays.
+   * @param msgsz the largest text accepted; longer messages give E2BIG and
+   * stay queued, unless MSG_NOERROR (then they are cut and removed whole).
+   * @throws EINVAL (bad id, msgsz < 0, MSG_COPY without IPC_NOWAIT or with
+   * MSG_EXCEPT), EACCES (no read permission), E2BIG, ENOMSG (nothing matches
+   * with IPC_NOWAIT), EIDRM (removed while sleeping), EINTR (aborted),
+   * EAGAIN (`timeout` passed), ENOSYS (MSG_COPY where the kernel lacks it).
+   */
+  msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number, opts?: CallOptions): Promise<Message>;
+
+  /** msgrcv that never blocks (IPC_NOWAIT implied). Same errors, thrown. */
+  msgrcvSync(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number): Message;
+
+  /**
+   * msgrcv that never blocks and writes the text into `buf` (msgsz is
+   * `buf.length`): no allocation for the bytes. Bytes of `buf` past the
+   * returned length are left untouched.
+   */
+  msgrcvInto(msqid: number, buf: Uint8Array, msgtyp: MType, msgflg?: number): Received;
+
+  /**
+   * Controls a queue. Never blocks.
+   * - IPC_STAT (read permission): the queue's state.
+   * - IPC_SET (owner, creator or CAP_SYS_ADMIN): changes uid, gid, the mode's
+   *   low nine bits and msg_qbytes (above msgmnb needs CAP_SYS_RESOURCE: else
+   *   EPERM); wakes sleepers so they check again.
+   * - IPC_RMID (same rights): removes the queue; sleepers fail with EIDRM.
+   * - IPC_INFO / MSG_INFO: limits and usage; `result` is the highest index in use.
+   * - MSG_STAT / MSG_STAT_ANY: `msqid` is an index (Linux keeps only its index
+   *   bits); `result` is the full id. MSG_STAT_ANY skips the read check.
+   * @throws EINVAL (bad id or command), EACCES, EPERM.
+   */
+  msgctl(msqid: number, cmd: typeof IPC_STAT): MsqidDs;
+  msgctl(msqid: number, cmd: typeof MSG_STAT | typeof MSG_STAT_ANY): WithResult<MsqidDs>;
+  msgctl(msqid: number, cmd: typeof IPC_INFO | typeof MSG_INFO): WithResult<MsgInfo>;
+  msgctl(msqid: number, cmd: typeof IPC_SET, buf: MsqidSet): 0;
+  msgctl(msqid: number, cmd: typeof IPC_RMID): 0;
+  msgctl(msqid: number, cmd: number, buf?: MsqidSet): number | MsqidDs | WithResult<MsqidDs> | WithResult<MsgInfo>;
+}
+
+/** Credentials of a simulated process. */
+export interface SpawnOptions {
+  /** Effective (and real) uid; default 0. */
+  uid?: number;
+  /** Effective gid; default: the uid. */
+  gid?: number;
+  /** Supplementary groups; default none. */
+  groups?: number[];
+  /**
+   * Effective capabilities as a CapEff mask (bit n = capability n). Default:
+   * all of them for uid 0, none otherwise.
+   */
+  caps?: bigint;
+}
+
+/** The emulator's sysctls; `openEmulator({ limits })` and `kernel.setLimits()` change them. */
+export interface Limits {
+  msgmax: number;
+  msgmnb: number;
+  msgmni: number;
+}
+
+/** A process of the emulator: a Process that can also fork and exit. */
+export interface SimProcess extends Process {
+  readonly backend: 'emu';
+  readonly uid: number;
+  readonly gid: number;
+  /**
+   * Ends the process as exit_group would: its sleeping calls are abandoned
+   * (their promises never settle), and every kind's exit clean-up runs.
+   * Later calls on this process throw ESRCH.
+   */
+  exit(): Promise<void>;
+  /** A child with the same credentials (descriptors and attachments copied as kinds land; no SEM_UNDO). */
+  fork(): SimProcess;
+}
+
+/** An emulated kernel: one wasm instance, its own objects, limits and processes. */
+export interface Emulator {
+  readonly backend: 'emu';
+  /** A new simulated process. */
+  spawn(opts?: SpawnOptions): SimProcess;
+  /** The current sysctls. */
+  readonly limits: Readonly<Limits>;
+  /** Changes sysctls, as writing /proc/sys/kernel/* would. */
+  setLimits(limits: Partial<Limits>): void;
+}
