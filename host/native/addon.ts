@@ -1,0 +1,99 @@
+/**
+ * The raw addon (build/Release/ipcemu.node, sources in native/): what each
+ * function takes and answers. Only host/native calls it; everything here
+ * trusts the host to have validated arguments (host/validate.ts), though the
+ * addon checks types again and throws TypeError/RangeError rather than
+ * crash.
+ *
+ * Conventions: a number result >= 0 is the system call's result; < 0 is the
+ * negated errno. A thrown plain object `{ errno, syscall }` is a failure
+ * that is not the call's own answer (no thread could be started, say).
+ * Sync functions add IPC_NOWAIT themselves: they never block.
+ */
+
+import type { MType } from '../api.js';
+
+/** The failure a raw function throws when the result number cannot say it. */
+export interface RawErrno {
+  errno: number;
+  syscall: string;
+}
+
+/**
+ * How a blocking call ends: `result` >= 0 (msgsnd: 0; msgrcv: the length,
+ * with `mtype` and `data`), or -errno (-EINTR once cancelled).
+ */
+export type Settle = (handle: number, result: number, mtype?: MType, data?: Uint8Array) => void;
+
+export interface PoolStats {
+  /** Worker threads alive. */
+  threads: number;
+  /** Of which waiting for work. */
+  idle: number;
+  /** Blocking calls started and not yet settled. */
+  pending: number;
+  /** Of which held out of the kernel by quiesce(). */
+  parked: number;
+  /** The realtime signal that interrupts a worker's system call. */
+  signal: number;
+}
+
+/** Indices of msgctl's Float64Array(16) for IPC_STAT, MSG_STAT and MSG_STAT_ANY. */
+export const STAT = {
+  key: 0, uid: 1, gid: 2, cuid: 3, cgid: 4, mode: 5, stime: 6, rtime: 7, ctime: 8,
+  cbytes: 9, qnum: 10, qbytes: 11, lspid: 12, lrpid: 13,
+} as const;
+/** Indices for IPC_INFO and MSG_INFO. */
+export const INFO = { msgpool: 0, msgmap: 1, msgmax: 2, msgmnb: 3, msgmni: 4, msgssz: 5, msgtql: 6, msgseg: 7 } as const;
+/** Indices IPC_SET reads. */
+export const SET = { uid: 0, gid: 1, mode: 2, qbytes: 3 } as const;
+export const CTL_SLOTS = 16;
+
+export interface RawAddon {
+  /** Registers the function blocking calls settle through; answers the cancel signal's number. */
+  setup(settle: Settle): number;
+
+  msgget(key: number, msgflg: number): number;
+  msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg: number): number;
+  /** -errno, or the length and mtype packed as {@link unpackReceived} reads them. */
+  msgrcvInto(msqid: number, buf: Uint8Array, msgtyp: MType, msgflg: number): number;
+  /** A fresh copy of the text (its mtype is then lastMtype()'s), or -errno. */
+  msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg: number): Uint8Array | number;
+  /** The mtype of the last sync receive whose answer did not carry it. */
+  lastMtype(): MType;
+  /** The syscall's result or -errno; `buf` (length >= CTL_SLOTS) per STAT / INFO / SET. */
+  msgctl(msqid: number, cmd: number, buf: Float64Array): number;
+
+  /** Starts a msgsnd on a worker thread (the text is copied now); answers its handle. */
+  msgsndStart(msqid: number, mtype: MType, data: Uint8Array, msgflg: number): number;
+  /** Starts a msgrcv on a worker thread; answers its handle. */
+  msgrcvStart(msqid: number, msgsz: number, msgtyp: MType, msgflg: number): number;
+
+  /** Asks a pending call to stop; it still settles, with -EINTR or with what it did. */
+  cancel(handle: number): boolean;
+  /** Takes every pending call out of the kernel and holds new ones; answers how many are held. */
+  quiesce(): number;
+  /** Puts held calls back: 0, or -errno when no thread could be started. */
+  resume(): number;
+  /** Settles the finished calls now. */
+  drain(): void;
+  stats(): PoolStats;
+}
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * msgrcvInto's answer (>= 0): 2^32 * mtype + length while 1 <= mtype < 2^21
+ * (one call answers both on the hot path), else the length alone and the
+ * mtype is lastMtype()'s. Lengths stay below 2^31.
+ */
+export function unpackReceived(raw: RawAddon, answer: number): { mtype: MType; length: number } {
+  if (answer < TWO_32) return { mtype: raw.lastMtype(), length: answer };
+  const mtype = Math.floor(answer / TWO_32);
+  return { mtype, length: answer - mtype * TWO_32 };
+}
+
+export function isRawErrno(error: unknown): error is RawErrno {
+  return typeof error === 'object' && error !== null && !(error instanceof Error) &&
+    typeof (error as RawErrno).errno === 'number' && typeof (error as RawErrno).syscall === 'string';
+}

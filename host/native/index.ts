@@ -1,0 +1,29 @@
+/**
+ * The native backend: this process over the real Linux kernel, through the
+ * addon (native/). `openNative()` throws one Error that says why where the
+ * addon cannot load (another OS, a failed or skipped build).
+ */
+
+import type { Process } from '../api.js';
+import { loadAddon } from './load.js';
+import { MsgCalls } from './msg.js';
+import { NativeProcess } from './process.js';
+import { BlockingCalls } from './wait.js';
+
+/** The real kernel, as seen by this process. */
+export interface NativeKernel {
+  readonly backend: 'native';
+  /** This process: every call is made by it, with its pid and credentials. Always the same object. */
+  self(): Process;
+}
+
+let kernel: NativeKernel | undefined;
+
+/** The real kernel (Linux only); throws an Error that explains why when the addon is not there. */
+export function openNative(): NativeKernel {
+  if (kernel !== undefined) return kernel;
+  const raw = loadAddon();
+  const me = new NativeProcess(new MsgCalls(raw, new BlockingCalls(raw)));
+  kernel = { backend: 'native', self: () => me };
+  return kernel;
+}

@@ -1,0 +1,200 @@
+/**
+ * SysV message queues over the real kernel: argument checks (validate.ts,
+ * shared with the emulator), the addon's raw calls, and results shaped as
+ * api.ts says.
+ *
+ * A blocking call first tries once with IPC_NOWAIT on this thread: most
+ * calls need no sleep, and those settle without a thread hand-off. Only one
+ * that would block (EAGAIN for msgsnd, ENOMSG for msgrcv) goes to a worker
+ * thread. That probe changes no answer: MSG_COPY, the one flag whose
+ * meaning depends on IPC_NOWAIT, skips it.
+ */
+
+import type {
+  CallOptions, Message, MsgInfo, MsqidDs, MsqidSet, MType, Received, WithResult,
+} from '../api.js';
+import {
+  IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_INFO, MSG_STAT, MSG_STAT_ANY,
+} from '../constants.js';
+import { ERRNO, IpcError, check } from '../errors.js';
+import { bytes, callOptions, flags, int, mtype as longArg, size } from '../validate.js';
+import { CTL_SLOTS, INFO, SET, STAT, unpackReceived, type RawAddon } from './addon.js';
+import type { BlockingCalls } from './wait.js';
+
+/** A C long argument: a safe integer number stays a number (no BigInt on the hot path). */
+function typeArg(name: string, value: unknown): MType {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : longArg(name, value);
+}
+
+const resolved = Promise.resolve();
+
+export class MsgCalls {
+  private readonly ctl = new Float64Array(CTL_SLOTS);
+
+  constructor(private readonly raw: RawAddon, private readonly calls: BlockingCalls) {}
+
+  msgget(key: number, msgflg?: number): number {
+    return check(this.raw.msgget(int('key', key), flags('msgflg', msgflg)), 'msgget');
+  }
+
+  msgsndSync(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number): void {
+    const rc = this.raw.msgsnd(int('msqid', msqid), typeArg('mtype', mtype), bytes('data', data), flags('msgflg', msgflg));
+    if (rc < 0) throw new IpcError(-rc, 'msgsnd');
+  }
+
+  msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number, opts?: CallOptions): Promise<void> {
+    let id: number, type: MType, text: Uint8Array, flag: number, options: CallOptions;
+    try {
+      id = int('msqid', msqid);
+      type = typeArg('mtype', mtype);
+      text = bytes('data', data);
+      flag = flags('msgflg', msgflg);
+      options = callOptions(opts);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const rc = this.raw.msgsnd(id, type, text, flag);
+    if (rc === 0) return resolved;
+    if (rc !== -ERRNO.EAGAIN || (flag & IPC_NOWAIT) !== 0) return Promise.reject(new IpcError(-rc, 'msgsnd'));
+    const early = wouldSleep(options, 'msgsnd');
+    if (early !== undefined) return Promise.reject(early);
+    return this.calls.run('msgsnd', () => this.raw.msgsndStart(id, type, text, flag), options).then(nothing);
+  }
+
+  msgrcvSync(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number): Message {
+    const got = this.raw.msgrcv(int('msqid', msqid), size('msgsz', msgsz), typeArg('msgtyp', msgtyp), flags('msgflg', msgflg));
+    if (typeof got === 'number') throw new IpcError(-got, 'msgrcv');
+    return { mtype: this.raw.lastMtype(), data: got };
+  }
+
+  msgrcvInto(msqid: number, buf: Uint8Array, msgtyp: MType, msgflg?: number): Received {
+    const answer = this.raw.msgrcvInto(int('msqid', msqid), bytes('buf', buf), typeArg('msgtyp', msgtyp), flags('msgflg', msgflg));
+    if (answer < 0) throw new IpcError(-answer, 'msgrcv');
+    return unpackReceived(this.raw, answer);
+  }
+
+  msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number, opts?: CallOptions): Promise<Message> {
+    let id: number, max: number, type: MType, flag: number, options: CallOptions;
+    try {
+      id = int('msqid', msqid);
+      max = size('msgsz', msgsz);
+      type = typeArg('msgtyp', msgtyp);
+      flag = flags('msgflg', msgflg);
+      options = callOptions(opts);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const nowait = (flag & IPC_NOWAIT) !== 0;
+    if (nowait || (flag & MSG_COPY) === 0) {
+      const got = this.raw.msgrcv(id, max, type, flag);
+      if (typeof got !== 'number') return Promise.resolve({ mtype: this.raw.lastMtype(), data: got });
+      if (got !== -ERRNO.ENOMSG || nowait) return Promise.reject(new IpcError(-got, 'msgrcv'));
+      const early = wouldSleep(options, 'msgrcv');
+      if (early !== undefined) return Promise.reject(early);
+    }
+    return this.calls.run('msgrcv', () => this.raw.msgrcvStart(id, max, type, flag), options).then(
+      (outcome) => ({ mtype: outcome.mtype!, data: outcome.data! }),
+    );
+  }
+
+  msgctl(msqid: number, cmd: number, buf?: MsqidSet): number | MsqidDs | WithResult<MsqidDs> | WithResult<MsgInfo> {
+    const id = int('msqid', msqid);
+    const command = int('cmd', cmd);
+    switch (command) {
+      case IPC_STAT:
+        this.ctlCall(id, command);
+        return this.stat();
+      case MSG_STAT:
+      case MSG_STAT_ANY: {
+        const result = this.ctlCall(id, command);
+        return { ...this.stat(), result };
+      }
+      case IPC_INFO:
+      case MSG_INFO: {
+        const result = this.ctlCall(id, command);
+        return { ...this.info(), result };
+      }
+      case IPC_SET:
+        return this.set(id, buf);
+      case IPC_RMID:
+        return this.ctlCall(id, command);
+      default:
+        // Linux answers unknown commands (EINVAL); the addon passes them as they are.
+        return this.ctlCall(id, command);
+    }
+  }
+
+  private ctlCall(id: number, command: number): number {
+    return check(this.raw.msgctl(id, command, this.ctl), 'msgctl');
+  }
+
+  private stat(): MsqidDs {
+    const c = this.ctl;
+    return {
+      msg_perm: { key: c[STAT.key]!, uid: c[STAT.uid]!, gid: c[STAT.gid]!, cuid: c[STAT.cuid]!, cgid: c[STAT.cgid]!, mode: c[STAT.mode]! },
+      msg_stime: c[STAT.stime]!,
+      msg_rtime: c[STAT.rtime]!,
+      msg_ctime: c[STAT.ctime]!,
+      msg_cbytes: c[STAT.cbytes]!,
+      msg_qnum: c[STAT.qnum]!,
+      msg_qbytes: c[STAT.qbytes]!,
+      msg_lspid: c[STAT.lspid]!,
+      msg_lrpid: c[STAT.lrpid]!,
+    };
+  }
+
+  private info(): MsgInfo {
+    const c = this.ctl;
+    return {
+      msgpool: c[INFO.msgpool]!, msgmap: c[INFO.msgmap]!, msgmax: c[INFO.msgmax]!, msgmnb: c[INFO.msgmnb]!,
+      msgmni: c[INFO.msgmni]!, msgssz: c[INFO.msgssz]!, msgtql: c[INFO.msgtql]!, msgseg: c[INFO.msgseg]!,
+    };
+  }
+
+  /**
+   * IPC_SET takes a whole msqid_ds, so fields left out are read first, as a C
+   * program does (IPC_STAT, then change, then IPC_SET): not atomic with
+   * other processes' changes in between. An owner without read permission
+   * cannot IPC_STAT, so MSG_STAT_ANY (no read check; Linux ≥ 4.17, given the
+   * id, it keeps its index bits) reads for it.
+   */
+  private set(id: number, buf: MsqidSet | undefined): 0 {
+    if (typeof buf !== 'object' || buf === null) throw new TypeError(`msgctl IPC_SET needs a buf object, got ${buf === null ? 'null' : typeof buf}`);
+    const want = {
+      uid: buf.uid === undefined ? undefined : int('buf.uid', buf.uid),
+      gid: buf.gid === undefined ? undefined : int('buf.gid', buf.gid),
+      mode: buf.mode === undefined ? undefined : int('buf.mode', buf.mode),
+      qbytes: buf.msg_qbytes === undefined ? undefined : size('buf.msg_qbytes', buf.msg_qbytes),
+    };
+    const c = this.ctl;
+    if (want.uid === undefined || want.gid === undefined || want.mode === undefined || want.qbytes === undefined) {
+      this.readForSet(id);
+      want.uid ??= c[STAT.uid]!;
+      want.gid ??= c[STAT.gid]!;
+      want.mode ??= c[STAT.mode]!;
+      want.qbytes ??= c[STAT.qbytes]!;
+    }
+    c[SET.uid] = want.uid;
+    c[SET.gid] = want.gid;
+    c[SET.mode] = want.mode;
+    c[SET.qbytes] = want.qbytes;
+    this.ctlCall(id, IPC_SET);
+    return 0;
+  }
+
+  private readForSet(id: number): void {
+    const rc = this.raw.msgctl(id, IPC_STAT, this.ctl);
+    if (rc >= 0) return;
+    if (rc === -ERRNO.EACCES && this.raw.msgctl(id, MSG_STAT_ANY, this.ctl) === id) return;
+    throw new IpcError(-rc, 'msgctl');
+  }
+}
+
+/** api.ts: an already aborted signal fails a call that would sleep with EINTR; a 0 ms timeout with EAGAIN. */
+function wouldSleep(options: CallOptions, syscall: string): IpcError | undefined {
+  if (options.signal?.aborted) return new IpcError(ERRNO.EINTR, syscall, { cause: options.signal.reason });
+  if (options.timeout === 0) return new IpcError(ERRNO.EAGAIN, syscall);
+  return undefined;
+}
+
+function nothing(): void {}

@@ -1,0 +1,139 @@
+/**
+ * Blocking calls on the native backend: the addon runs each on a thread of
+ * its own (native/wait.h) and settles it through settle(); this module turns
+ * that into a promise, maps AbortSignal and `timeout` onto the addon's
+ * cancel(), and takes calls out of the kernel when the process is about to
+ * end.
+ *
+ * A cancelled call is not rejected at once: it rejects when the addon says
+ * the thread has left the kernel, with EINTR — or resolves, if the call
+ * completed first (a message it took is delivered, never dropped).
+ *
+ * Exit: pending calls never keep the event loop alive (the addon's
+ * thread-safe function is unreferenced, timers are unref'd). When the loop
+ * runs dry ('beforeExit'), every call is taken out of the kernel (quiesce),
+ * anything that completed meanwhile is settled, and the held calls go back
+ * into the kernel only if the loop then goes on (an unref'd immediate runs
+ * only then). So at exit no call sits in the kernel, where a message it took
+ * would be lost with the process. process.exit() skips 'beforeExit': its
+ * 'exit' listener quiesces too, but results not yet settled then are lost,
+ * as a C program's would be.
+ */
+
+import type { CallOptions, MType } from '../api.js';
+import { ERRNO, IpcError } from '../errors.js';
+import { isRawErrno, type RawAddon } from './addon.js';
+
+/** How a blocking call ended well: msgsnd's 0, or msgrcv's length with mtype and data. */
+export interface Outcome {
+  result: number;
+  mtype?: MType;
+  data?: Uint8Array;
+}
+
+interface Pending {
+  readonly syscall: string;
+  readonly resolve: (outcome: Outcome) => void;
+  readonly reject: (error: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  timer?: NodeJS.Timeout;
+  /** Why cancel() was asked, once it was. */
+  stop?: 'abort' | 'timeout';
+  reason?: unknown;
+}
+
+/** setTimeout's limit (2^31 - 1 ms); a longer timeout is waited in steps. */
+const MAX_TIMER = 0x7fff_ffff;
+const RESUME_RETRY_MS = 10;
+
+/** The IpcError for a raw `{ errno, syscall }`; anything else passes through. */
+function rawError(error: unknown): unknown {
+  return isRawErrno(error) ? new IpcError(error.errno, error.syscall) : error;
+}
+
+export class BlockingCalls {
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly raw: RawAddon) {
+    raw.setup(this.settle);
+    process.on('beforeExit', this.onBeforeExit);
+    process.on('exit', this.onExit);
+  }
+
+  /**
+   * Starts a call with `start` (which answers the addon's handle) and
+   * resolves with its outcome; rejects with the IpcError of `syscall`.
+   */
+  run(syscall: string, start: () => number, opts: CallOptions): Promise<Outcome> {
+    let handle: number;
+    try {
+      handle = start();
+    } catch (error) {
+      return Promise.reject(rawError(error));
+    }
+    return new Promise<Outcome>((resolve, reject) => {
+      const call: Pending = { syscall, resolve, reject };
+      this.pending.set(handle, call);
+      const { signal, timeout } = opts;
+      if (signal !== undefined) {
+        call.signal = signal;
+        call.onAbort = () => this.stop(handle, 'abort', signal.reason);
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      if (timeout !== undefined) this.arm(handle, call, Date.now() + timeout, timeout);
+    });
+  }
+
+  private arm(handle: number, call: Pending, deadline: number, wait: number): void {
+    call.timer = setTimeout(() => {
+      const left = deadline - Date.now();
+      if (left > 0) this.arm(handle, call, deadline, left);
+      else this.stop(handle, 'timeout', undefined);
+    }, Math.min(wait, MAX_TIMER));
+    call.timer.unref();
+  }
+
+  private stop(handle: number, why: 'abort' | 'timeout', reason: unknown): void {
+    const call = this.pending.get(handle);
+    if (call === undefined || call.stop !== undefined) return;
+    call.stop = why;
+    call.reason = reason;
+    this.raw.cancel(handle);
+  }
+
+  /** The addon's settle(): runs on the JavaScript thread, once per call. */
+  private readonly settle = (handle: number, result: number, mtype?: MType, data?: Uint8Array): void => {
+    const call = this.pending.get(handle);
+    if (call === undefined) return;
+    this.pending.delete(handle);
+    if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (result >= 0) {
+      call.resolve(mtype === undefined ? { result } : { result, mtype, data: data! });
+    } else if (result === -ERRNO.EINTR && call.stop === 'timeout') {
+      // api.ts: a `timeout` that passes fails the call with EAGAIN, as semtimedop does.
+      call.reject(new IpcError(ERRNO.EAGAIN, call.syscall));
+    } else if (result === -ERRNO.EINTR && call.stop === 'abort') {
+      call.reject(new IpcError(ERRNO.EINTR, call.syscall, { cause: call.reason }));
+    } else {
+      call.reject(new IpcError(-result, call.syscall));
+    }
+  };
+
+  private readonly onBeforeExit = (): void => {
+    if (this.pending.size === 0) return;
+    const held = this.raw.quiesce();
+    this.raw.drain();
+    if (held > 0) setImmediate(this.resume).unref();
+  };
+
+  private readonly resume = (): void => {
+    // Threads may be short for a moment (EAGAIN): the held calls wait, and new ones join them.
+    if (this.raw.resume() < 0) setTimeout(this.resume, RESUME_RETRY_MS).unref();
+  };
+
+  private readonly onExit = (): void => {
+    if (this.pending.size !== 0) this.raw.quiesce();
+  };
+}
