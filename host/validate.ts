@@ -29,6 +29,19 @@ export function int(name: string, value: unknown): number {
   return value;
 }
 
+/**
+ * A uid_t, gid_t or mode_t (C unsigned int): any integer in [-2^31, 2^32),
+ * taken as that unsigned int, as C would convert it ((uid_t)-1 is
+ * 4294967295, which the kernel answers with EINVAL).
+ */
+export function unsigned32(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+  }
+  if (value < INT32_MIN || value > 0xffff_ffff) throw new RangeError(`${name} must fit a C unsigned int, got ${value}`);
+  return value >>> 0;
+}
+
 /** Flags: an int, 0 when left out. */
 export function flags(name: string, value: unknown): number {
   return value === undefined ? 0 : int(name, value);
@@ -67,7 +80,8 @@ export function bytes(name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new TypeError(`${name} must be a Uint8Array, got ${value === null ? 'null' : typeof value}`);
   }
-  if (value.buffer.byteLength === 0 && value.byteLength === 0 && isDetached(value.buffer)) {
+  // Only an empty view can sit on a detached buffer; checking its length first keeps the hot path cheap.
+  if (value.byteLength === 0 && isDetached(value.buffer)) {
     throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   }
   return value;
