@@ -14,10 +14,15 @@ export interface ActorSpec {
   gid?: number;
 }
 
-/** How a call ended: its normalized result, or Linux's errno. */
+/**
+ * How a call ended: its normalized result, or Linux's errno. `fault` is set
+ * (errno then 0) when no kernel answer exists because the backend itself
+ * failed (an emulator trap, a dead agent): the runner reports it as a runner
+ * error, never as an errno.
+ */
 export type Outcome =
   | { ok: true; value: unknown }
-  | { ok: false; errno: number };
+  | { ok: false; errno: number; fault?: string };
 
 /** A call under way. `outcome` is set once it has ended. */
 export interface CallHandle {
@@ -63,4 +68,17 @@ export interface Driver {
   exit(actor: string): Promise<void>;
   /** Ends every actor and removes every object the run created. */
   close(): Promise<void>;
+  /**
+   * Whether settle() is exact: a call still pending after it is asleep, and
+   * only its own timeout or a later step can wake it (the emulator). The
+   * runner then fails a call expected to complete without waiting out its
+   * time limit. Absent: false.
+   */
+  readonly settlesExactly?: boolean;
+  /**
+   * Answers a `requires` word this backend must find out for itself
+   * (`msg_copy`): true or false, or undefined when it cannot tell. May be
+   * called before start(). Absent: every such word is "cannot tell".
+   */
+  probe?(word: string): Promise<boolean | undefined>;
 }
