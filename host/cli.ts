@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { conformanceCommand, type CommandIO } from './conformance/command.js';
+import { fuzzMain } from './fuzz/cli.js';
 
 interface Command {
   summary: string;
@@ -20,6 +21,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   conformance: {
     summary: 'run the conformance scenarios on every backend available',
     run: (argv, io) => conformanceCommand(argv, io, { paths: [SCENARIOS] }),
+  },
+  fuzz: {
+    summary: 'run random message-queue operations on the emulator and the kernel and compare every answer',
+    run: (argv, io) => fuzzMain([...argv], io),
   },
 };
 

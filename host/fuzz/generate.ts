@@ -1,0 +1,332 @@
+/**
+ * The operation generator: one episode of random message-queue operations,
+ * produced one step at a time from a seeded Rng and what the kernel (the
+ * reference backend) answered so far.
+ *
+ * It only ever looks at answers both backends must agree on (which queue a
+ * msgget named, success or failure, whether a call is still asleep): a run
+ * stops at the first divergence, so with the same seed and the same answers
+ * it produces the same steps, whichever backend answered.
+ *
+ * What it aims at: a few small keys and IPC_PRIVATE; actors of several
+ * uids; sizes and types at the limits (msgmax ± 1, msgmnb, mtype 0, negative,
+ * 2^31, 2^63 - 1, LONG_MIN); every msgrcv mode and flag; every msgctl
+ * command, unknown ones included; ids of removed queues and ids no queue can
+ * have. Mostly IPC_NOWAIT; now and then a call that may sleep, never more
+ * than `maxPending` asleep at once.
+ *
+ * It keeps away from the states whose outcome the kernel leaves to its
+ * scheduler, where no answer is the right one: two senders asleep on one
+ * queue (ipc/msg.c: ss_wakeup() wakes every sender that fits, and they race
+ * for the room and for msg_lspid), and IPC_SET on a queue with two or more
+ * calls asleep (msgctl_down() wakes the receivers with -EAGAIN and they
+ * queue up again in the order they run; a sender it wakes may hand its
+ * message to a receiver before or after that receiver re-checks its
+ * permission). One sleeper per event stays exact on both backends.
+ *
+ * It closes the episode by removing every
+ * queue still there (its creator may always do so: ipc/util.c:
+ * ipcctl_obtain_check() lets cuid in), which ends every sleeping call.
+ */
+
+import type { Rng } from './prng.js';
+import { queueName, queueRef, type FuzzActor, type FuzzStep, type CallFuzzStep } from './trace.js';
+
+/** What the reference backend answered to a step, as far as the generator may look. */
+export interface Observation {
+  /** The step's own call (absent for an interrupt): asleep, or ended. */
+  own?: { pending: true } | { pending: false; ok: boolean; /** For a msgget that succeeded: the queue it named. */ queue?: string };
+  /** Step numbers of earlier calls that ended during this step. */
+  ended: readonly number[];
+}
+
+export interface GeneratorOptions {
+  actors: readonly FuzzActor[];
+  /** The sysctls both backends run with. */
+  limits: { msgmax: number; msgmnb: number };
+  /** Steps in the episode, its closing removals included (they may run a little over when one fails). */
+  ops: number;
+  /** At most this many calls asleep at once (default 3). */
+  maxPending?: number;
+  /** Small keys 1..keys in use (default 4). */
+  keys?: number;
+  /** At most this many queues alive at once (default 6). */
+  maxQueues?: number;
+  /** Generate MSG_COPY receives (default true; false where the kernel lacks CONFIG_CHECKPOINT_RESTORE). */
+  msgCopy?: boolean;
+}
+
+interface QueueInfo {
+  name: string;
+  creator: string;
+  live: boolean;
+  /** Removal attempts during the closing that failed. */
+  failedRemovals: number;
+}
+
+const LONG_MAX = (1n << 63n) - 1n;
+const LONG_MIN = -(1n << 63n);
+/** Ids no queue has: negative ones, and ones at index 32767, which a machine never reaches in practice. */
+const BAD_IDS = [-1, -2147483648, 0x7fff, 0x7fffffff, 0x12347fff];
+/** Unknown msgctl commands (IPC_64 | IPC_STAT included: glibc's msgctl ORs IPC_64 itself only on some ABIs). */
+const UNKNOWN_COMMANDS = [4, 5, 10, 14, 15, 100, -1, 0x102, 0x7fffffff];
+const MODES = [0o600, 0o600, 0o666, 0o644, 0o640, 0o660, 0o604, 0o606, 0o400, 0o200, 0o000, 0o700, 0o070, 0o007, 0o777, 0o444, 0o222];
+const REQUESTED_MODES = [0, 0, 0o400, 0o200, 0o600, 0o040, 0o004, 0o060, 0o666];
+const UIDS = [0, 1000, 1001, 1002, 65534, -1];
+const PRINTABLE = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.';
+
+export function octal(mode: number): string {
+  return '0' + mode.toString(8).padStart(3, '0');
+}
+
+export class Generator {
+  private n = 0;
+  private closing = false;
+  private readonly queues: QueueInfo[] = [];
+  /** Calls asleep on the reference: step number → the op and the queue it names. */
+  private readonly pending = new Map<number, { op: string; queue: unknown }>();
+  private readonly maxPending: number;
+  private readonly keys: number;
+  private readonly maxQueues: number;
+  private readonly msgCopy: boolean;
+
+  constructor(private readonly rng: Rng, private readonly opts: GeneratorOptions) {
+    if (opts.actors.length === 0) throw new RangeError('the generator needs at least one actor');
+    this.maxPending = opts.maxPending ?? 3;
+    this.keys = opts.keys ?? 4;
+    this.maxQueues = opts.maxQueues ?? 6;
+    this.msgCopy = opts.msgCopy ?? true;
+  }
+
+  /** The next step, or undefined once the episode has closed. */
+  next(): FuzzStep | undefined {
+    const live = this.live();
+    if (!this.closing && this.n + live.length >= this.opts.ops) this.closing = true;
+    if (this.closing) return this.closingStep();
+    this.n++;
+    const r = this.rng;
+    const kinds: Array<readonly [string, number]> = [
+      ['msgget', live.length === 0 ? 40 : live.length < this.maxQueues ? 10 : 3],
+      ['msgsnd', 30],
+      ['msgrcv', 30],
+      ['msgctl', 25],
+      ['interrupt', this.pending.size > 0 ? 0.7 : 0],
+    ];
+    switch (r.weighted(kinds)) {
+      case 'msgget':
+        return this.call('msgget', this.msggetArgs(live.length));
+      case 'msgsnd':
+        return this.call('msgsnd', this.msgsndArgs());
+      case 'msgrcv':
+        return this.call('msgrcv', this.msgrcvArgs());
+      case 'msgctl':
+        return this.call('msgctl', this.msgctlArgs());
+      default:
+        return { kind: 'interrupt', n: this.n, target: r.pick([...this.pending.keys()]) };
+    }
+  }
+
+  /** Takes in what the reference answered to `step`. */
+  observe(step: FuzzStep, obs: Observation): void {
+    for (const m of obs.ended) this.pending.delete(m);
+    if (step.kind !== 'call' || obs.own === undefined) return;
+    if (obs.own.pending) {
+      this.pending.set(step.n, { op: step.op, queue: step.args[0] });
+      return;
+    }
+    if (step.op === 'msgget' && obs.own.ok && obs.own.queue === queueName(step.n)) {
+      this.queues.push({ name: obs.own.queue, creator: step.by, live: true, failedRemovals: 0 });
+    }
+    if (step.op === 'msgctl' && step.args[1] === 'IPC_RMID') {
+      const q = this.queue(step.args[0]);
+      if (q !== undefined && obs.own.ok) q.live = false;
+      else if (q !== undefined && this.closing) q.failedRemovals++;
+    }
+  }
+
+  private queue(ref: unknown): QueueInfo | undefined {
+    const n = queueRef(ref);
+    return n === undefined ? undefined : this.queues.find((q) => q.name === queueName(n));
+  }
+
+  private live(): QueueInfo[] {
+    return this.queues.filter((q) => q.live);
+  }
+
+  private call(op: CallFuzzStep['op'], args: unknown[]): CallFuzzStep {
+    return { kind: 'call', n: this.n, by: this.rng.pick(this.opts.actors).name, op, args };
+  }
+
+  /** Removes each queue left: by its creator, then by a root actor; a queue neither can remove is left to the lane's clean-up. */
+  private closingStep(): FuzzStep | undefined {
+    const roots = this.opts.actors.filter((a) => a.uid === 0);
+    for (const q of this.live()) {
+      const by = q.failedRemovals === 0 ? q.creator : roots[q.failedRemovals - 1]?.name;
+      if (by === undefined) continue;
+      this.n++;
+      return { kind: 'call', n: this.n, by, op: 'msgctl', args: ['$' + q.name, 'IPC_RMID'] };
+    }
+    return undefined;
+  }
+
+  /** An id: mostly a live queue, sometimes a removed one or one no queue has. */
+  private target(liveOnly = false): unknown {
+    const r = this.rng;
+    const live = this.live();
+    const stale = this.queues.filter((q) => !q.live);
+    if (live.length > 0 && (liveOnly || r.chance(0.86))) return '$' + r.pick(live).name;
+    if (!liveOnly && stale.length > 0 && r.chance(0.5)) return '$' + r.pick(stale).name;
+    return r.pick(BAD_IDS);
+  }
+
+  /** Whether a call that may sleep can be added now. */
+  private mayBlock(p: number): boolean {
+    return this.pending.size < this.maxPending && this.rng.chance(p);
+  }
+
+  /** Often the queue a call of `op` sleeps on, so that sleepers get woken by what they wait for; else target(). */
+  private wakeTarget(op: string): unknown {
+    const sleepers = [...this.pending.values()].filter((c) => c.op === op);
+    return sleepers.length > 0 && this.rng.chance(0.5) ? this.rng.pick(sleepers).queue : this.target();
+  }
+
+  /** Calls asleep on a queue (by op, or all). */
+  private asleepOn(queue: unknown, op?: string): number {
+    let n = 0;
+    for (const c of this.pending.values()) if (c.queue === queue && (op === undefined || c.op === op)) n++;
+    return n;
+  }
+
+  private msggetArgs(liveCount: number): unknown[] {
+    const r = this.rng;
+    const room = liveCount < this.maxQueues;
+    const key: unknown = room && r.chance(0.12) ? 'IPC_PRIVATE' : 1 + r.below(this.keys);
+    const parts: string[] = [];
+    if (room && r.chance(0.55)) {
+      parts.push('IPC_CREAT');
+      if (r.chance(0.3)) parts.push('IPC_EXCL');
+      parts.push(octal(r.pick(MODES)));
+    } else {
+      if (r.chance(0.1)) parts.push('IPC_EXCL');
+      parts.push(octal(r.pick(REQUESTED_MODES)));
+    }
+    return [key, parts.join('|')];
+  }
+
+  private msgsndArgs(): unknown[] {
+    const r = this.rng;
+    const { msgmax, msgmnb } = this.opts.limits;
+    const mtype = r.weighted<() => number | bigint>([
+      [() => 1 + r.below(5), 70],
+      [() => r.pick([7, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1]), 12],
+      [() => r.pick([(1n << 53n) + 1n, LONG_MAX]), 5],
+      [() => r.pick<number | bigint>([0, -1, -5, LONG_MIN]), 8],
+    ])();
+    const size = r.weighted<() => number>([
+      [() => 0, 6],
+      [() => 1 + r.below(8), 22],
+      [() => 9 + r.below(55), 10],
+      [() => 64 + r.below(937), 18],
+      [() => 1000 + r.below(msgmax - 1000), 8],
+      [() => r.pick([4095, 4096]), 4],
+      [() => msgmax - 1, 5],
+      [() => msgmax, 9],
+      [() => msgmax + 1, 4],
+      [() => r.pick([msgmnb, msgmnb + 1]), 2],
+    ])();
+    const q = this.wakeTarget('msgrcv');
+    // a second sender asleep on the same queue would race the first (see the header)
+    const wait = this.asleepOn(q, 'msgsnd') === 0 && this.mayBlock(0.1);
+    return [q, mtype, this.data(size), wait ? 0 : r.chance(0.05) ? 'IPC_NOWAIT|MSG_NOERROR' : 'IPC_NOWAIT'];
+  }
+
+  private msgrcvArgs(): unknown[] {
+    const r = this.rng;
+    const { msgmax } = this.opts.limits;
+    const mode = r.weighted<string>([
+      ['', 60],
+      ['MSG_NOERROR', 10],
+      ['MSG_EXCEPT', 10],
+      ['MSG_EXCEPT|MSG_NOERROR', 3],
+      ['MSG_COPY', this.msgCopy ? 8 : 0],
+      ['MSG_COPY|MSG_NOERROR', this.msgCopy ? 2 : 0],
+      ['MSG_COPY|MSG_EXCEPT', this.msgCopy ? 1 : 0],
+    ]);
+    const copy = mode.startsWith('MSG_COPY');
+    // MSG_COPY without IPC_NOWAIT is EINVAL at once (ipc/msg.c: do_msgrcv()), so it never sleeps
+    const wait = copy ? r.chance(0.03) : this.mayBlock(0.1);
+    const flags = [wait ? '' : 'IPC_NOWAIT', mode].filter((s) => s !== '').join('|') || 0;
+    const msgtyp = copy
+      ? r.pick<number | bigint>([0, 0, 0, 1, 1, 2, 3, -1, 100])
+      : r.weighted<() => number | bigint>([
+          [() => 0, 30],
+          [() => 1 + r.below(5), 30],
+          [() => -(1 + r.below(5)), 20],
+          [() => r.pick<number | bigint>([7, 100, 2 ** 31, -(2 ** 31), -100, LONG_MAX, LONG_MIN, -LONG_MAX]), 10],
+        ])();
+    const size = r.weighted<() => number>([
+      [() => -1, 2],
+      [() => 0, 4],
+      [() => 1 + r.below(8), 15],
+      [() => 9 + r.below(56), 10],
+      [() => 65 + r.below(936), 10],
+      [() => 1000 + r.below(msgmax - 1000), 10],
+      [() => 4096, 4],
+      [() => msgmax - 1, 5],
+      [() => msgmax, 16],
+      [() => msgmax + 1, 5],
+      [() => 65536, 4],
+    ])();
+    return [this.wakeTarget('msgsnd'), size, msgtyp, flags];
+  }
+
+  private msgctlArgs(): unknown[] {
+    const r = this.rng;
+    const { msgmax, msgmnb } = this.opts.limits;
+    const cmd = r.weighted<string>([
+      ['IPC_STAT', 30],
+      ['IPC_SET', 18],
+      ['IPC_RMID', 7],
+      ['IPC_INFO', 4],
+      ['MSG_INFO', 4],
+      ['MSG_STAT', 10],
+      ['MSG_STAT_ANY', 8],
+      ['unknown', 4],
+    ]);
+    switch (cmd) {
+      case 'IPC_SET': {
+        const q = this.target();
+        // with two calls asleep on it, what IPC_SET wakes races (see the header)
+        if (this.asleepOn(q) > 1) return [q, 'IPC_STAT'];
+        const fields: Record<string, unknown> = {};
+        if (r.chance(0.55)) fields.msg_qbytes = r.pick([0, 1, 7, 64, 100, 1000, msgmax, msgmnb - 1, msgmnb, msgmnb, msgmnb + 1, 2 * msgmnb]);
+        if (r.chance(0.5)) fields.mode = octal(r.chance(0.85) ? r.pick(MODES) : r.below(0o10000));
+        if (r.chance(0.25)) fields.uid = r.pick(UIDS);
+        if (r.chance(0.25)) fields.gid = r.pick(UIDS);
+        return [q, 'IPC_SET', fields];
+      }
+      case 'IPC_INFO':
+      case 'MSG_INFO':
+        // the id is not looked up, only checked for < 0 (ipc/msg.c: ksys_msgctl())
+        return [r.weighted<() => unknown>([[() => 0, 4], [() => this.target(), 4], [() => -1, 1]])(), cmd];
+      case 'MSG_STAT':
+      case 'MSG_STAT_ANY':
+        // only live queues or impossible indexes: a removed queue's index may hold anyone's queue on a shared kernel
+        return [this.live().length > 0 && r.chance(0.9) ? this.target(true) : r.pick([-1, 0x7fff]), cmd];
+      case 'unknown':
+        return [this.target(), r.pick(UNKNOWN_COMMANDS)];
+      default:
+        return [this.target(), cmd];
+    }
+  }
+
+  /** Message text: random bytes when short; above 64 bytes a repeated random unit, which a scenario writes as { repeat, count }. */
+  private data(size: number): Uint8Array {
+    const r = this.rng;
+    if (size < 64) return r.bytes(size);
+    const unit = Array.from({ length: 1 + r.below(13) }, () => r.pick([...PRINTABLE])).join('');
+    const out = new Uint8Array(size);
+    for (let i = 0; i < size; i++) out[i] = unit.charCodeAt(i % unit.length);
+    return out;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * A fuzz trace: the operations of one episode, in FORMAT.md's own value
+ * syntax, so that a trace runs through the conformance runner's decoding
+ * (decode.ts) and drivers unchanged and a minimized one is written out as a
+ * scenario with nothing to translate.
+ *
+ * Queues are named symbolically: the queue a msgget at step n created is
+ * "q<n>", used as "$q<n>" by later steps; each backend maps the name to the
+ * id it gave (ids differ between backends, and between runs of the kernel).
+ * Step numbers `n` are fixed when the step is generated and never change, so
+ * a subsequence kept by minimization still names the same queues and calls.
+ */
+
+import type { ActorSpec } from '../conformance/driver.js';
+
+/** The message-queue operations the fuzzer generates. */
+export type FuzzOp = 'msgget' | 'msgsnd' | 'msgrcv' | 'msgctl';
+
+export interface CallFuzzStep {
+  kind: 'call';
+  /** Fixed number of the step in its episode (1-based). */
+  n: number;
+  by: string;
+  op: FuzzOp;
+  /** FORMAT.md values: small keys, flags strings, "$q<n>" names, bytes, numbers and bigints. */
+  args: unknown[];
+}
+
+/** A signal whose handler runs, delivered to the call of step `target` while it sleeps. */
+export interface InterruptFuzzStep {
+  kind: 'interrupt';
+  n: number;
+  target: number;
+}
+
+export type FuzzStep = CallFuzzStep | InterruptFuzzStep;
+
+/** An actor of a fuzz run: its scenario spec (no uid: root) and the credentials the generator reasons with. */
+export interface FuzzActor {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The symbol a msgget at step n binds. */
+export function queueName(n: number): string {
+  return `q${n}`;
+}
+
+/** The name a pending call of step n is given in a scenario. */
+export function callName(n: number): string {
+  return `c${n}`;
+}
+
+/** The step number of a "$q<n>" reference, or undefined for any other value. */
+export function queueRef(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^\$q(\d+)$/.exec(v);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The scenario actors: root ones without credentials (they run as the runner), others with uid and gid. */
+export function actorSpecs(actors: readonly FuzzActor[]): Record<string, ActorSpec> {
+  const out: Record<string, ActorSpec> = {};
+  for (const a of actors) out[a.name] = a.uid === 0 && a.gid === 0 ? {} : { uid: a.uid, gid: a.gid };
+  return out;
+}
+
+/**
+ * The default cast of `count` actors: A root, B uid/gid 1000, C uid/gid 1001,
+ * D root, E uid 1000 in group 1001, F uid 1002 in group 1000, then more of
+ * the same pattern. Two roots let root-only answers be checked between
+ * processes; the mixed uid/gid pairs reach the group class of the mode.
+ */
+export function defaultActors(count: number): FuzzActor[] {
+  const creds: Array<[number, number]> = [[0, 0], [1000, 1000], [1001, 1001], [0, 0], [1000, 1001], [1002, 1000]];
+  const out: FuzzActor[] = [];
+  for (let i = 0; i < count; i++) {
+    const [uid, gid] = creds[i % creds.length]!;
+    const name = i < 26 ? String.fromCharCode(65 + i) : `A${i}`;
+    out.push({ name, uid, gid });
+  }
+  return out;
+}
