@@ -1,0 +1,429 @@
+/**
+ * One kernel model instance as the host drives it: every call into the wasm
+ * goes through here, so the same rules hold for all of them.
+ *
+ * - Before a call that may stamp a time, the current second goes into the
+ *   time cell (clock.ts).
+ * - After every call, the typed views are renewed if memory grew (a grown
+ *   memory detaches the old ArrayBuffer: a view of length 0), and the
+ *   completions the call posted are drained and their promises settled
+ *   there and then, so each is settled within microtasks of the call that
+ *   caused it.
+ * - A trap (or a failed assertion in a debug build) poisons the kernel:
+ *   that call and every later one throw "ipcemu: the emulated kernel
+ *   trapped ... (bug)", and calls asleep are rejected with it. The process
+ *   lives on.
+ *
+ * Sleeping calls are Sleepers keyed by the core's token. Each ends exactly
+ * once: completed by the core (drain), cancelled by an abort (EINTR) or a
+ * timeout (EAGAIN) — the core's cancel() says whether it was still asleep,
+ * so it cannot be both — or abandoned by its process's exit (never settled).
+ */
+
+import type { CallOptions, Message, MsgInfo, MsqidDs, Received } from '../api.js';
+import { ERRNO, IpcError } from '../errors.js';
+import { CELL, CELL64, COMP_STRIDE, NEED_STAGE, type KernelExports } from './abi.js';
+import type { KernelClock } from './clock.js';
+import { joinLong, readMsginfo, readMsqid } from './marshal.js';
+
+/** Lengths up to which views of the staging buffer are kept. */
+const VIEW_CACHE = 4096;
+
+interface Sleeper {
+  readonly token: number;
+  readonly pid: number;
+  readonly syscall: string;
+  /** msgrcv: settles with a Message; others with undefined. */
+  readonly wantsMessage: boolean;
+  readonly resolve: (value: never) => void;
+  readonly reject: (error: unknown) => void;
+  timer: unknown;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+export class KernelCore {
+  private u8: Uint8Array;
+  private i32: Int32Array;
+  private u32: Uint32Array;
+  private f64: Float64Array;
+  /** Cell indices, in the units of each view. */
+  private readonly cCount: number;
+  private readonly cComp: number;
+  private readonly cToken: number;
+  private readonly cStage: number;
+  private readonly cStageCap: number;
+  private readonly cLo: number;
+  private readonly cHi: number;
+  private readonly cInfo: number;
+  private readonly cNow: number;
+  private readonly cStat: number;
+  /** The staging buffer (text crosses there), as the cells last said. */
+  private stagePtr = 0;
+  private stageCap = 0;
+  /** Views of the staging buffer's first n bytes, by n (small n only): made once, reused until memory or the buffer moves. */
+  private views: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(VIEW_CACHE + 1).fill(undefined);
+  private readonly tick: Int32Array | undefined;
+  private lastSecond = Number.NaN;
+  private readonly sleepers = new Map<number, Sleeper>();
+  private fault: { detail: string; cause: unknown } | undefined;
+
+  constructor(private readonly x: KernelExports, private readonly clock: KernelClock) {
+    const base = x.cells() >>> 0;
+    this.cCount = (base >>> 2) + CELL.COMP_COUNT;
+    this.cComp = (base >>> 2) + CELL.COMP_PTR;
+    this.cToken = (base >>> 2) + CELL.TOKEN;
+    this.cStage = (base >>> 2) + CELL.STAGE;
+    this.cStageCap = (base >>> 2) + CELL.STAGE_CAP;
+    this.cLo = (base >>> 2) + CELL.MTYPE_LO;
+    this.cHi = (base >>> 2) + CELL.MTYPE_HI;
+    this.cInfo = (base >>> 2) + CELL.INFO;
+    this.cNow = (base >>> 3) + CELL64.NOW;
+    this.cStat = (base >>> 3) + CELL64.STAT;
+    const buffer = x.memory.buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.tick = clock.tick;
+    this.readStage();
+  }
+
+  // --- the rules around every call ----------------------------------------
+
+  /** Throws if the kernel trapped before. */
+  private guard(): void {
+    if (this.fault !== undefined) {
+      throw new Error(`ipcemu: the emulated kernel trapped earlier (bug): ${this.fault.detail}`, { cause: this.fault.cause });
+    }
+  }
+
+  private stamp(): void {
+    const t = this.tick;
+    const second = t !== undefined && t[1] === 1 ? t[0]! >>> 0 : this.clock.second();
+    if (second !== this.lastSecond) {
+      this.lastSecond = second;
+      this.f64[this.cNow] = second;
+    }
+  }
+
+  private refresh(): void {
+    const buffer = this.x.memory.buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.views.fill(undefined);
+  }
+
+  /** Rereads where the staging buffer is (after a call that may move it). */
+  private readStage(): void {
+    const ptr = this.u32[this.cStage]!;
+    if (ptr !== this.stagePtr) {
+      this.stagePtr = ptr;
+      this.views.fill(undefined);
+    }
+    this.stageCap = this.u32[this.cStageCap]!;
+  }
+
+  /** The staging buffer's first n bytes. */
+  private staged(n: number): Uint8Array {
+    if (n > VIEW_CACHE) return this.u8.subarray(this.stagePtr, this.stagePtr + n);
+    let view = this.views[n];
+    if (view === undefined) {
+      view = this.u8.subarray(this.stagePtr, this.stagePtr + n);
+      this.views[n] = view;
+    }
+    return view;
+  }
+
+  private after(): void {
+    if (this.i32.length === 0) this.refresh();
+    if (this.i32[this.cCount] !== 0) this.drain();
+  }
+
+  /** Poisons the kernel (once) and answers the Error the failing call throws. */
+  private trapped(error: unknown): Error {
+    if (this.fault !== undefined) {
+      return new Error(`ipcemu: the emulated kernel trapped earlier (bug): ${this.fault.detail}`, { cause: this.fault.cause });
+    }
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.fault = { detail, cause: error };
+    const failure = new Error(`ipcemu: the emulated kernel trapped (bug): ${detail}`, { cause: error });
+    const asleep = [...this.sleepers.values()];
+    this.sleepers.clear();
+    for (const s of asleep) {
+      this.release(s);
+      s.reject(failure);
+    }
+    return failure;
+  }
+
+  // --- completions and sleepers -------------------------------------------
+
+  private drain(): void {
+    const i32 = this.i32;
+    const count = i32[this.cCount]!;
+    i32[this.cCount] = 0;
+    let e = this.u32[this.cComp]! >>> 2;
+    for (let i = 0; i < count; i++, e += COMP_STRIDE) {
+      const token = i32[e]!;
+      const result = i32[e + 1]!;
+      const s = this.sleepers.get(token);
+      if (s === undefined) throw new Error(`the core completed token ${token}, which no call is waiting on`);
+      this.sleepers.delete(token);
+      this.release(s);
+      if (result < 0) {
+        s.reject(new IpcError(-result, s.syscall));
+      } else if (s.wantsMessage) {
+        const ptr = this.u32[e + 4]!;
+        const message: Message = { mtype: joinLong(i32[e + 2]!, i32[e + 3]!), data: this.u8.slice(ptr, ptr + result) };
+        s.resolve(message as never);
+      } else {
+        s.resolve(undefined as never);
+      }
+    }
+  }
+
+  private release(s: Sleeper): void {
+    if (s.timer !== undefined) {
+      this.clock.clearTimer(s.timer);
+      s.timer = undefined;
+    }
+    if (s.onAbort !== undefined) {
+      s.signal!.removeEventListener('abort', s.onAbort);
+      s.onAbort = undefined;
+    }
+  }
+
+  /**
+   * The promise of a call the core answered PENDING (its token is in the
+   * cells until the next call). An abort interrupts it with EINTR (cause:
+   * the signal's reason), a timeout with EAGAIN; an already aborted signal
+   * or a timeout ≤ 0 does so at once, the call having had its chance.
+   */
+  sleep<T>(pid: number, syscall: string, wantsMessage: boolean, opts: CallOptions): Promise<T> {
+    const token = this.i32[this.cToken]!;
+    return new Promise<T>((resolve, reject) => {
+      const s: Sleeper = {
+        token, pid, syscall, wantsMessage, resolve: resolve as (value: never) => void, reject,
+        timer: undefined, signal: undefined, onAbort: undefined,
+      };
+      this.sleepers.set(token, s);
+      const { signal, timeout } = opts;
+      if (signal !== undefined) {
+        if (signal.aborted) {
+          this.interrupt(s, ERRNO.EINTR, signal.reason);
+          return;
+        }
+        s.signal = signal;
+        s.onAbort = () => this.interrupt(s, ERRNO.EINTR, signal.reason);
+        signal.addEventListener('abort', s.onAbort, { once: true });
+      }
+      if (timeout !== undefined) {
+        if (timeout <= 0) {
+          this.interrupt(s, ERRNO.EAGAIN, undefined);
+          return;
+        }
+        s.timer = this.clock.setTimer(timeout, () => {
+          s.timer = undefined;
+          this.interrupt(s, ERRNO.EAGAIN, undefined);
+        });
+      }
+    });
+  }
+
+  /** Ends a sleeping call with `errno` if the core still has it asleep. */
+  private interrupt(s: Sleeper, errno: number, cause: unknown): void {
+    if (this.sleepers.get(s.token) !== s || this.fault !== undefined) return;
+    let gone: number;
+    try {
+      gone = this.x.cancel(s.token);
+      this.after();
+      if (gone !== 1) throw new Error(`the core has no sleeping call for token ${s.token}, which the host still waits on`);
+    } catch (error) {
+      this.trapped(error);
+      return;
+    }
+    this.sleepers.delete(s.token);
+    this.release(s);
+    s.reject(new IpcError(errno, s.syscall, cause === undefined ? undefined : { cause }));
+  }
+
+  // --- processes and limits -----------------------------------------------
+
+  spawn(uid: number, gid: number, groups: readonly number[], caps: bigint): number {
+    this.guard();
+    let pid: number;
+    try {
+      const n = groups.length;
+      if (n * 4 > this.stageCap) {
+        const r = this.x.stage_reserve(n * 4);
+        this.after();
+        this.readStage();
+        if (r < 0) return r;
+      }
+      const at = this.stagePtr >>> 2;
+      for (let i = 0; i < n; i++) this.u32[at + i] = groups[i]!;
+      pid = this.x.proc_spawn(uid, gid, Number(caps & 0xffffffffn), Number(caps >> 32n), n);
+      this.after();
+    } catch (error) {
+      throw this.trapped(error);
+    }
+    return pid;
+  }
+
+  fork(pid: number): number {
+    this.guard();
+    try {
+      const child = this.x.proc_fork(pid);
+      this.after();
+      return child;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** exit_group: the core abandons the process's sleeping calls; their promises are dropped unsettled. */
+  exit(pid: number): number {
+    this.guard();
+    let r: number;
+    try {
+      r = this.x.proc_exit(pid);
+      this.after();
+    } catch (error) {
+      throw this.trapped(error);
+    }
+    for (const s of [...this.sleepers.values()]) {
+      if (s.pid !== pid) continue;
+      this.sleepers.delete(s.token);
+      this.release(s);
+    }
+    return r;
+  }
+
+  setLimits(msgmax: number, msgmnb: number, msgmni: number): number {
+    this.guard();
+    try {
+      return this.x.set_limits(msgmax, msgmnb, msgmni);
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  // --- message queues -----------------------------------------------------
+
+  msgget(pid: number, key: number, flags: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const r = this.x.msgget(pid, key, flags);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** msgsnd: 0, -errno, or PENDING. */
+  send(pid: number, msqid: number, lo: number, hi: number, data: Uint8Array, flags: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const len = data.length;
+      let r: number;
+      if (len <= this.stageCap) {
+        this.u8.set(data, this.stagePtr);
+        r = this.x.msgsnd(pid, msqid, len, lo, hi, flags);
+      } else {
+        r = this.sendLarge(pid, msqid, lo, hi, data, flags);
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** A text longer than the staging buffer: the core checks the arguments first, then the buffer grows. */
+  private sendLarge(pid: number, msqid: number, lo: number, hi: number, data: Uint8Array, flags: number): number {
+    const len = data.length > 0x7fffffff ? -1 : data.length;
+    const r = this.x.msgsnd(pid, msqid, len, lo, hi, flags);
+    if (r !== NEED_STAGE) return r;
+    const reserved = this.x.stage_reserve(len);
+    if (this.i32.length === 0) this.refresh();
+    this.readStage();
+    if (reserved < 0) return reserved;
+    this.u8.set(data, this.stagePtr);
+    return this.x.msgsnd(pid, msqid, len, lo, hi, flags);
+  }
+
+  /** msgrcv: the bytes received (then read the message with message() or into()), -errno, or PENDING. */
+  receive(pid: number, msqid: number, msgsz: number, lo: number, hi: number, flags: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const r = this.x.msgrcv(pid, msqid, msgsz, lo, hi, flags);
+      this.after();
+      if (r >= 0 && this.u32[this.cStageCap] !== this.stageCap) this.readStage();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** The message receive() just answered, as a fresh copy (the Uint8Array constructor copies faster than slice()). */
+  message(length: number): Message {
+    return { mtype: joinLong(this.i32[this.cLo]!, this.i32[this.cHi]!), data: new Uint8Array(this.staged(length)) };
+  }
+
+  /** Copies the message receive() just answered into `buf`. */
+  into(buf: Uint8Array, length: number): Received {
+    buf.set(this.staged(length));
+    return { mtype: joinLong(this.i32[this.cLo]!, this.i32[this.cHi]!), length };
+  }
+
+  msgctl(pid: number, msqid: number, cmd: number, mask: number, uid: number, gid: number, mode: number, qbytes: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const r = this.x.msgctl(pid, msqid, cmd, mask, uid, gid, mode, qbytes);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** The msqid_ds msgctl just reported. */
+  msqid(): MsqidDs {
+    return readMsqid(this.f64, this.cStat);
+  }
+
+  /** The msginfo msgctl just reported. */
+  msginfo(): MsgInfo {
+    return readMsginfo(this.i32, this.cInfo);
+  }
+
+  // --- diagnostics --------------------------------------------------------
+
+  /** Bytes the core holds and calls asleep in it: what a test checks to find leaks. */
+  usage(): { bytes: number; sleeping: number; pending: number } {
+    this.guard();
+    try {
+      return { bytes: this.x.mem_in_use(), sleeping: this.x.waiters_live(), pending: this.sleepers.size };
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** Makes a debug build trap (1: through abort, 2: unreachable); a release build ignores it. */
+  trap(kind: number): void {
+    this.guard();
+    try {
+      this.x.debug_trap(kind);
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+}
