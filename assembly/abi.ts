@@ -17,12 +17,16 @@
  *  32  f64  the current wall-clock second, written by the host before a call
  *  40  f64[16]  msqid_ds: key uid gid cuid cgid mode stime rtime ctime
  *               cbytes qnum qbytes lspid lrpid
+ *               or semid_ds: key uid gid cuid cgid mode otime ctime nsems
  * 168  i32[8]   msginfo: msgpool msgmap msgmax msgmnb msgmni msgssz msgtql msgseg
+ *      i32[10]  or seminfo: semmap semmni semmns semmnu semmsl semopm semume
+ *               semusz semvmx semaem
+ * 208  i32      an extra answer: SETALL's nsems when its count differs
  */
 
 import { alloc, free } from './mem/alloc';
 
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2;
 
 export const C_VERSION: usize = 0;
 export const C_COMP_COUNT: usize = 4;
@@ -35,6 +39,7 @@ export const C_STAGE_CAP: usize = 28;
 export const C_NOW: usize = 32;
 export const C_STAT: usize = 40;
 export const C_INFO: usize = 168;
+export const C_AUX: usize = 208;
 const CELLS_SIZE: i32 = 256;
 
 const cells = memory.data(CELLS_SIZE, 16);

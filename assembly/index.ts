@@ -6,7 +6,7 @@
  * Answers. A syscall export answers a result ≥ 0, or -errno (Linux's
  * numbers, errno.ts), or PENDING (-0x10000): the call sleeps, and its token
  * is in the C_TOKEN cell. Larger answers go to the cells (abi.ts): mtype
- * halves, msqid_ds at C_STAT, msginfo at C_INFO.
+ * halves, msqid_ds or semid_ds at C_STAT, msginfo or seminfo at C_INFO.
  *
  * Message text crosses in the staging buffer (address and size in the
  * cells): msgsnd reads its text from there, msgrcv leaves its text there.
@@ -43,6 +43,22 @@
  *   msgctl(pid, msqid, cmd, mask, uid, gid, mode, qbytes)
  *                                      result | -errno; IPC_SET takes the fields whose bit is in mask
  *                                      (1 uid, 2 gid, 4 mode, 8 msg_qbytes as the kernel's int)
+ *   set_sem_limits(semmsl, semmns, semopm, semmni)
+ *                                      0 | -EINVAL (a negative value, semmni above IPCMNI)
+ *   semget(pid, key, nsems, semflg)    semid | -errno
+ *   semop(pid, semid, nsops, badTimeout)
+ *                                      0 | -errno | PENDING | NEED_STAGE (nsops struct sembuf
+ *                                      are more than the staging buffer holds: nothing happened);
+ *                                      the ops are struct sembuf (u16 num, i16 op, i16 flg) in the
+ *                                      staging buffer; badTimeout 1: semtimedop's timespec is
+ *                                      malformed (EINVAL in the kernel's order)
+ *   semop1(pid, semid, num, op, flg)   semop of one op given as its u16/i16/i16 fields: same answers
+ *   semctl(pid, semid, semnum, cmd, arg, mask, uid, gid, mode)
+ *                                      result | -errno | NEED_STAGE | VALUES_MISMATCH (-0x10003:
+ *                                      SETALL's count is not nsems, which is in the aux cell).
+ *                                      arg: SETVAL's value or SETALL's count of u16 values staged;
+ *                                      GETALL answers nsems with the u16 values staged; IPC_SET takes
+ *                                      the fields whose bit is in mask (1 uid, 2 gid, 4 mode)
  *   cancel(token)                      1: the sleeping call is gone (the host answers EINTR or
  *                                      EAGAIN); 0: no such sleeping call
  *   mem_in_use()                       bytes the core has allocated (leak checks)
@@ -54,10 +70,12 @@
 
 import { ABI_VERSION, C_VERSION, cellAddr, cellsBase, flushRetired, reserveStage, retired, stage, stageBytes } from './abi';
 import { EINVAL, ENOMEM, ESRCH } from './errno';
-import { setMsgLimits } from './limits';
+import { setMsgLimits, setSemLimits } from './limits';
 import { inUse } from './mem/alloc';
 import { initMsg, msgCtl, msgGet, msgRcv, msgSnd } from './msg/ops';
 import { exit, fork, getProcess, spawn } from './proc/process';
+import { semCtl } from './sem/ctl';
+import { initSem, semGet, semOp, semOpOne } from './sem/ops';
 import { byToken, cancel as cancelWaiter, initWaiters, runHead, runWoken, waiterCount } from './wait/waiters';
 
 let ready = false;
@@ -89,7 +107,7 @@ export function init(): i32 {
   heap.free(heap.alloc(16));
   store<i32>(cellAddr(C_VERSION), ABI_VERSION);
   initWaiters();
-  if (!initMsg() || !reserveStage(8192)) return -ENOMEM;
+  if (!initMsg() || !initSem() || !reserveStage(8192)) return -ENOMEM;
   ready = true;
   return 0;
 }
@@ -157,6 +175,45 @@ export function msgctl(pid: i32, msqid: i32, cmd: i32, mask: i32, uid: u32, gid:
   const p = getProcess(pid);
   if (p === null) return -ESRCH;
   const r = msgCtl(p, msqid, cmd, mask, uid, gid, mode, qbytes);
+  leave();
+  return r;
+}
+
+export function set_sem_limits(semmsl: i32, semmns: i32, semopm: i32, semmni: i32): i32 {
+  return setSemLimits(semmsl, semmns, semopm, semmni) ? 0 : -EINVAL;
+}
+
+export function semget(pid: i32, key: i32, nsems: i32, semflg: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return semGet(p, key, nsems, semflg);
+}
+
+export function semop(pid: i32, semid: i32, nsops: i32, badTimeout: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = semOp(p, semid, nsops, badTimeout);
+  leave();
+  return r;
+}
+
+export function semop1(pid: i32, semid: i32, num: i32, op: i32, flg: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  // the fields of struct sembuf, as C would store an int in them
+  const r = semOpOne(p, semid, num & 0xffff, <i32><i16>op, <i32><i16>flg);
+  leave();
+  return r;
+}
+
+export function semctl(pid: i32, semid: i32, semnum: i32, cmd: i32, arg: i32, mask: i32, uid: u32, gid: u32, mode: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = semCtl(p, semid, semnum, cmd, arg, mask, uid, gid, mode);
   leave();
   return r;
 }

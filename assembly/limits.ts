@@ -40,3 +40,35 @@ export function setMsgLimits(max: i32, mnb: i32, mni: i32): bool {
   msgCtlMni = mni;
   return true;
 }
+
+// include/uapi/linux/sem.h. SEMMNS, SEMMAP, SEMMNU and SEMUME are what
+// IPC_INFO reports whatever the sysctls say: compile-time constants.
+export const SEMMNI: i32 = 32000;
+export const SEMMSL: i32 = 32000;
+export const SEMMNS: i32 = SEMMNI * SEMMSL;
+export const SEMOPM: i32 = 500;
+export const SEMVMX: i32 = 32767;
+/** The largest undo adjustment: SEMVMX, so an adjustment lives in [-SEMAEM - 1, SEMAEM]. */
+export const SEMAEM: i32 = SEMVMX;
+export const SEMUME: i32 = SEMOPM;
+export const SEMMNU: i32 = SEMMNS;
+export const SEMMAP: i32 = SEMMNS;
+export const SEMUSZ: i32 = 20;
+
+// The sysctl kernel.sem: "semmsl semmns semopm semmni". proc_dointvec takes
+// any int for the first three; semmni must lie in [0, IPCMNI]
+// (sem_check_semmni). The model keeps all four in [0, INT_MAX].
+export let semCtlMsl: i32 = SEMMSL;
+export let semCtlMns: i32 = SEMMNS;
+export let semCtlOpm: i32 = SEMOPM;
+export let semCtlMni: i32 = SEMMNI;
+
+/** Sets kernel.sem; false (nothing changed) if a value is outside what the model accepts. */
+export function setSemLimits(msl: i32, mns: i32, opm: i32, mni: i32): bool {
+  if (msl < 0 || mns < 0 || opm < 0 || mni < 0 || mni > IPCMNI) return false;
+  semCtlMsl = msl;
+  semCtlMns = mns;
+  semCtlOpm = opm;
+  semCtlMni = mni;
+  return true;
+}

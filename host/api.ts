@@ -24,7 +24,8 @@
  */
 
 import type {
-  IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT, MSG_STAT_ANY,
+  GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT,
+  MSG_STAT_ANY, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL,
 } from './constants.js';
 
 /**
@@ -47,6 +48,15 @@ export interface CallOptions {
    * semtimedop does in the kernel. A call that needs no sleep ignores it.
    */
   timeout?: number;
+  /**
+   * Whether the pending call keeps the Node process alive, as a pending socket
+   * read does (default true). Pass false for background waits: the process may
+   * then exit while they sleep; at exit they are taken out of the kernel first,
+   * so none takes a message that would be lost with the process. Emulator
+   * calls never hold the process (only another call of the program can
+   * complete them); a `timeout` there holds it until it fires.
+   */
+  ref?: boolean;
 }
 
 /** `struct ipc_perm` as IPC_STAT reports it. */
@@ -94,6 +104,45 @@ export interface MsgInfo {
 /** What msgctl IPC_SET may change; fields left out keep their values. */
 export interface MsqidSet {
   msg_qbytes?: number;
+  uid?: number;
+  gid?: number;
+  /** Only the low nine bits are taken. */
+  mode?: number;
+}
+
+/** One semaphore operation, `struct sembuf`: [sem_num, sem_op, sem_flg (IPC_NOWAIT, SEM_UNDO; default 0)]. */
+export type SemBuf = readonly [semNum: number, semOp: number, semFlg?: number];
+
+/** A raw `struct timespec`, passed to the kernel as it is (relative for semtimedop). */
+export interface Timespec {
+  sec: number | bigint;
+  nsec: number | bigint;
+}
+
+/** `struct semid_ds` (semctl IPC_STAT, SEM_STAT, SEM_STAT_ANY). Times are wall-clock seconds, 0 for never. */
+export interface SemidDs {
+  sem_perm: IpcPerm;
+  sem_otime: number;
+  sem_ctime: number;
+  sem_nsems: number;
+}
+
+/** `struct seminfo` (semctl IPC_INFO, SEM_INFO). SEM_INFO puts the set count in semusz and the semaphore count in semaem. */
+export interface SemInfo {
+  semmap: number;
+  semmni: number;
+  semmns: number;
+  semmnu: number;
+  semmsl: number;
+  semopm: number;
+  semume: number;
+  semusz: number;
+  semvmx: number;
+  semaem: number;
+}
+
+/** What semctl IPC_SET may change; fields left out keep their values. */
+export interface SemidSet {
   uid?: number;
   gid?: number;
   /** Only the low nine bits are taken. */
@@ -191,6 +240,64 @@ export interface Process {
   msgctl(msqid: number, cmd: typeof IPC_SET, buf: MsqidSet): 0;
   msgctl(msqid: number, cmd: typeof IPC_RMID): 0;
   msgctl(msqid: number, cmd: number, buf?: MsqidSet): number | MsqidDs | WithResult<MsqidDs> | WithResult<MsgInfo>;
+
+  /**
+   * Gets or creates a semaphore set of `nsems` semaphores (all 0). Never blocks.
+   * @throws EINVAL (nsems < 0 or > semmsl, checked first; nsems 0 when
+   * creating; an existing set smaller than nsems), ENOENT, EEXIST, EACCES,
+   * ENOSPC (semmni sets, or semmns semaphores in all).
+   */
+  semget(key: number, nsems: number, semflg?: number): number;
+
+  /**
+   * Applies the operations atomically and in array order, or none of them:
+   * sem_op > 0 adds; < 0 waits until the value is at least |sem_op| and
+   * takes it; 0 waits until the value is 0. Sleeps on the first operation
+   * that cannot proceed unless that operation has IPC_NOWAIT (then EAGAIN).
+   * Sleepers are served in arrival order by the operation that makes them
+   * possible, which applies them for them. SEM_UNDO records the opposite
+   * adjustment, applied when the process exits.
+   * @throws E2BIG (more than semopm operations), EINVAL (no operations, bad
+   * id), EFBIG (sem_num ≥ nsems), EACCES (alter permission for any sem_op
+   * ≠ 0, read otherwise), ERANGE (a value or an undo adjustment beyond
+   * semvmx), EAGAIN, EIDRM (removed while sleeping), EINTR (aborted).
+   */
+  semop(semid: number, sops: readonly SemBuf[], opts?: CallOptions): Promise<void>;
+
+  /** semop that never blocks: an operation that would sleep fails with EAGAIN, as if it had IPC_NOWAIT. */
+  semopSync(semid: number, sops: readonly SemBuf[]): void;
+
+  /**
+   * semop with a timeout: a number of milliseconds, a raw relative
+   * timespec (checked as the kernel checks it: EINVAL for a negative sec or
+   * nsec outside [0, 1e9), even when the call need not sleep), or null for
+   * none. Expiry fails the call with EAGAIN.
+   */
+  semtimedop(semid: number, sops: readonly SemBuf[], timeout: number | Timespec | null, opts?: CallOptions): Promise<void>;
+
+  /**
+   * Controls a set. Never blocks.
+   * - GETVAL / GETPID / GETNCNT / GETZCNT (read permission): of semaphore
+   *   `semnum`; GETNCNT and GETZCNT count only sleepers blocked on that one.
+   * - SETVAL (alter permission) / SETALL: set values (ERANGE above semvmx or
+   *   below 0), clear the matching SEM_UNDO adjustments of every process,
+   *   and wake sleepers that can now proceed.
+   * - GETALL: every value.
+   * - IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SEM_INFO, SEM_STAT,
+   *   SEM_STAT_ANY: as for msgctl.
+   * @throws EINVAL (bad id or command, semnum out of range), EACCES, EPERM, ERANGE.
+   */
+  semctl(semid: number, semnum: number, cmd: typeof GETVAL | typeof GETPID | typeof GETNCNT | typeof GETZCNT): number;
+  semctl(semid: number, semnum: number, cmd: typeof SETVAL, value: number): 0;
+  semctl(semid: number, semnum: number, cmd: typeof GETALL): number[];
+  semctl(semid: number, semnum: number, cmd: typeof SETALL, values: readonly number[]): 0;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_STAT): SemidDs;
+  semctl(semid: number, semnum: number, cmd: typeof SEM_STAT | typeof SEM_STAT_ANY): WithResult<SemidDs>;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_INFO | typeof SEM_INFO): WithResult<SemInfo>;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_SET, buf: SemidSet): 0;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_RMID): 0;
+  semctl(semid: number, semnum: number, cmd: number, arg?: number | readonly number[] | SemidSet):
+    number | number[] | SemidDs | WithResult<SemidDs> | WithResult<SemInfo>;
 }
 
 /** Credentials of a simulated process. */
@@ -213,6 +320,14 @@ export interface Limits {
   msgmax: number;
   msgmnb: number;
   msgmni: number;
+  /** kernel.sem, first field: semaphores per set (SEMMSL). */
+  semmsl: number;
+  /** kernel.sem, second field: semaphores in all sets together (SEMMNS). */
+  semmns: number;
+  /** kernel.sem, third field: operations per semop call (SEMOPM). */
+  semopm: number;
+  /** kernel.sem, fourth field: sets (SEMMNI), at most 32768. SEMVMX (32767) and SEMAEM (32767) are fixed. */
+  semmni: number;
 }
 
 /** A process of the emulator: a Process that can also fork and exit. */

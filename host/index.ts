@@ -8,7 +8,7 @@ export { IpcError, ERRNO, errnoName, errnoOf } from './errors.js';
 export type { ErrnoCode } from './errors.js';
 export type {
   BackendName, CallOptions, Emulator, IpcPerm, Limits, Message, MsgInfo, MsqidDs, MsqidSet, MType,
-  Process, Received, SimProcess, SpawnOptions, WithResult,
+  Process, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess, SpawnOptions, Timespec, WithResult,
 } from './api.js';
 export { openEmulator } from './emu/index.js';
 export type { EmulatorOptions } from './emu/index.js';
@@ -16,3 +16,5 @@ export { openNative } from './native/index.js';
 export type { NativeKernel } from './native/index.js';
 export { MessageQueue } from './objects/msg.js';
 export type { OpenMode, OpenOptions, ReceiveOptions, ReceivedMessage, SendOptions } from './objects/msg.js';
+export { SemaphoreSet } from './objects/sem.js';
+export type { AcquireOptions, ReleaseOptions, SemOpenOptions } from './objects/sem.js';

@@ -29,6 +29,8 @@ export class Process {
   /** The calls asleep in the kernel, oldest first (Waiter.procPrev/procNext links). */
   waitHead: usize;
   waitTail: usize;
+  /** The SEM_UNDO adjustments, newest set first (sem/undo.ts); 0 for none. Threads share it; a forked child starts without. */
+  semUndo: usize;
 }
 
 /** pid → Process (0 for none): a table indexed by pid, grown by doubling. */
@@ -91,6 +93,7 @@ export function spawn(uid: u32, gid: u32, caps: u64, groups: usize, ngroups: i32
   p.caps = caps;
   p.waitHead = 0;
   p.waitTail = 0;
+  p.semUndo = 0;
   store<usize>(table + (<usize>p.pid << 2), changetype<usize>(p));
   return p.pid;
 }

@@ -5,12 +5,12 @@
  * child process. Arguments arrive decoded (decode.ts): numbers, bigints for
  * C longs beyond 2^53, Uint8Array data, plain objects.
  *
- * Only the message-queue calls exist in the Process interface today; every
- * other FORMAT.md operation is an UnsupportedOp, which fails the scenario
- * ("unsupported operation X on this backend"), never skips it.
+ * Only the message-queue and semaphore calls exist in the Process interface
+ * today; every other FORMAT.md operation is an UnsupportedOp, which fails the
+ * scenario ("unsupported operation X on this backend"), never skips it.
  */
 
-import type { CallOptions, MsqidSet, MType, Process } from '../api.js';
+import type { CallOptions, MsqidSet, MType, Process, SemBuf, SemidSet, Timespec } from '../api.js';
 
 /**
  * Per-actor tables the operations keep between calls. Empty while only
@@ -29,7 +29,7 @@ export function forkActorState(parent: ActorState): ActorState {
 }
 
 /** The operations runOp implements. */
-export const SUPPORTED_OPS: ReadonlySet<string> = new Set(['msgget', 'msgsnd', 'msgrcv', 'msgctl']);
+export const SUPPORTED_OPS: ReadonlySet<string> = new Set(['msgget', 'msgsnd', 'msgrcv', 'msgctl', 'semget', 'semop', 'semtimedop', 'semctl']);
 
 export class UnsupportedOp extends Error {
   override readonly name = 'UnsupportedOp';
@@ -72,6 +72,18 @@ export async function runOp(p: Process, op: string, args: unknown[], _state: Act
     case 'msgctl':
       // a command given as a number goes to the backend as it is (unknown ones: EINVAL)
       return plain(p.msgctl(args[0] as number, args[1] as number, args[2] as MsqidSet | undefined));
+    case 'semget':
+      return p.semget(args[0] as number, args[1] as number, args[2] as number);
+    case 'semop':
+      await p.semop(args[0] as number, args[1] as SemBuf[], call);
+      return 0;
+    case 'semtimedop':
+      // a number of ms, a raw { sec, nsec } passed as it is, or null
+      await p.semtimedop(args[0] as number, args[1] as SemBuf[], args[2] as number | Timespec | null, call);
+      return 0;
+    case 'semctl':
+      // GETALL answers the array of values; SETALL's were made unsigned shorts by decode.ts; a command given as a number goes as it is
+      return plain(p.semctl(args[0] as number, args[1] as number, args[2] as number, args[3] as number | number[] | SemidSet | undefined));
     default:
       throw new UnsupportedOp(op);
   }

@@ -1,7 +1,7 @@
 /**
  * An emulated kernel: one wasm instance with its own objects, sysctls and
  * processes (one IPC namespace). spawn() makes processes; limits and
- * setLimits() are its /proc/sys/kernel/msg*.
+ * setLimits() are its /proc/sys/kernel/msg* and kernel/sem.
  */
 
 import type { Emulator, Limits, SimProcess, SpawnOptions } from '../api.js';
@@ -14,8 +14,16 @@ import { EmuProcess } from './process.js';
 export const ALL_CAPS = (1n << 41n) - 1n;
 /** NGROUPS_MAX. */
 const NGROUPS_MAX = 65536;
-/** What each sysctl accepts (proc_dointvec_minmax bounds; msgmni up to IPCMNI). */
-const LIMIT_MAX: Limits = { msgmax: 0x7fffffff, msgmnb: 0x7fffffff, msgmni: 32768 };
+/**
+ * What each sysctl accepts: ints from 0 (proc_dointvec_minmax's bounds for
+ * msg*; kernel.sem takes negative values too, which the model refuses),
+ * msgmni and semmni up to IPCMNI.
+ */
+const LIMIT_MAX: Limits = {
+  msgmax: 0x7fffffff, msgmnb: 0x7fffffff, msgmni: 32768,
+  semmsl: 0x7fffffff, semmns: 0x7fffffff, semopm: 0x7fffffff, semmni: 32768,
+};
+const LIMIT_NAMES = ['msgmax', 'msgmnb', 'msgmni', 'semmsl', 'semmns', 'semopm', 'semmni'] as const;
 
 /** A uid or gid: 0 ..= 2^32 - 2 ((uid_t)-1 names nobody). */
 function credential(name: string, value: unknown): number {
@@ -51,7 +59,7 @@ export function mergeLimits(base: Readonly<Limits>, changes: unknown): Limits {
   if (changes === undefined) return { ...base };
   if (typeof changes !== 'object' || changes === null) throw new TypeError('limits must be an object');
   const merged = { ...base };
-  for (const name of ['msgmax', 'msgmnb', 'msgmni'] as const) {
+  for (const name of LIMIT_NAMES) {
     const value = (changes as Partial<Limits>)[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`limits.${name} must be an integer, got ${String(value)}`);
@@ -61,10 +69,14 @@ export function mergeLimits(base: Readonly<Limits>, changes: unknown): Limits {
   return merged;
 }
 
-export const DEFAULT_MSG_LIMITS: Readonly<Limits> = Object.freeze({
+export const DEFAULT_EMU_LIMITS: Readonly<Limits> = Object.freeze({
   msgmax: DEFAULT_LIMITS.msgmax,
   msgmnb: DEFAULT_LIMITS.msgmnb,
   msgmni: DEFAULT_LIMITS.msgmni,
+  semmsl: DEFAULT_LIMITS.semmsl,
+  semmns: DEFAULT_LIMITS.semmns,
+  semopm: DEFAULT_LIMITS.semopm,
+  semmni: DEFAULT_LIMITS.semmni,
 });
 
 export class EmuEmulator implements Emulator {
@@ -81,8 +93,14 @@ export class EmuEmulator implements Emulator {
 
   setLimits(limits: Partial<Limits>): void {
     const next = mergeLimits(this.current, limits);
-    const r = this.core.setLimits(next.msgmax, next.msgmnb, next.msgmni);
-    if (r < 0) throw new RangeError(`the kernel refused limits ${JSON.stringify(next)}`);
+    const was = this.current;
+    if (this.core.setLimits(next.msgmax, next.msgmnb, next.msgmni) < 0) {
+      throw new RangeError(`the kernel refused limits ${JSON.stringify(next)}`);
+    }
+    if (this.core.setSemLimits(next.semmsl, next.semmns, next.semopm, next.semmni) < 0) {
+      this.core.setLimits(was.msgmax, was.msgmnb, was.msgmni); // all or nothing
+      throw new RangeError(`the kernel refused limits ${JSON.stringify(next)}`);
+    }
     this.current = Object.freeze(next);
   }
 

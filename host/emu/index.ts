@@ -6,7 +6,7 @@
 
 import type { Emulator, Limits } from '../api.js';
 import { kernelClock, type EmulatorClock } from './clock.js';
-import { DEFAULT_MSG_LIMITS, EmuEmulator, mergeLimits } from './emulator.js';
+import { DEFAULT_EMU_LIMITS, EmuEmulator, mergeLimits } from './emulator.js';
 import { KernelCore } from './kernel.js';
 import { instantiateKernel, type KernelBuild } from './load.js';
 
@@ -14,7 +14,7 @@ export type { EmulatorClock } from './clock.js';
 export type { KernelBuild } from './load.js';
 
 export interface EmulatorOptions {
-  /** Sysctls to start with (msgmax, msgmnb, msgmni); the rest are Linux's defaults. */
+  /** Sysctls to start with (msgmax, msgmnb, msgmni, semmsl, semmns, semopm, semmni); the rest are Linux's defaults. */
   limits?: Partial<Limits>;
   /**
    * Where timestamps and timeouts come from: a virtual clock for a simulator.
@@ -30,9 +30,9 @@ export async function openEmulator(options: EmulatorOptions = {}): Promise<Emula
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const build = options.build ?? 'release';
   if (build !== 'release' && build !== 'debug') throw new TypeError(`options.build must be 'release' or 'debug', got ${String(build)}`);
-  const limits = mergeLimits(DEFAULT_MSG_LIMITS, options.limits);
+  const limits = mergeLimits(DEFAULT_EMU_LIMITS, options.limits);
   const [exports, clock] = await Promise.all([instantiateKernel(build), kernelClock(options.clock)]);
-  const emulator = new EmuEmulator(new KernelCore(exports, clock), DEFAULT_MSG_LIMITS);
+  const emulator = new EmuEmulator(new KernelCore(exports, clock), DEFAULT_EMU_LIMITS);
   emulator.setLimits(limits);
   return emulator;
 }

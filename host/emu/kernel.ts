@@ -20,14 +20,17 @@
  * so it cannot be both — or abandoned by its process's exit (never settled).
  */
 
-import type { CallOptions, Message, MsgInfo, MsqidDs, Received } from '../api.js';
+import type { CallOptions, Message, MsgInfo, MsqidDs, Received, SemidDs, SemInfo } from '../api.js';
+import { SETALL } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { CELL, CELL64, COMP_STRIDE, NEED_STAGE, type KernelExports } from './abi.js';
 import type { KernelClock } from './clock.js';
-import { joinLong, readMsginfo, readMsqid } from './marshal.js';
+import { joinLong, readMsginfo, readMsqid, readSemid, readSeminfo } from './marshal.js';
 
 /** Lengths up to which views of the staging buffer are kept. */
 const VIEW_CACHE = 4096;
+/** The longest delay one timer takes (setTimeout's limit); longer timeouts are armed in steps. */
+const MAX_TIMER = 0x7fff_ffff;
 
 interface Sleeper {
   readonly token: number;
@@ -44,6 +47,8 @@ interface Sleeper {
 
 export class KernelCore {
   private u8: Uint8Array;
+  private i16: Int16Array;
+  private u16: Uint16Array;
   private i32: Int32Array;
   private u32: Uint32Array;
   private f64: Float64Array;
@@ -56,6 +61,7 @@ export class KernelCore {
   private readonly cLo: number;
   private readonly cHi: number;
   private readonly cInfo: number;
+  private readonly cAux: number;
   private readonly cNow: number;
   private readonly cStat: number;
   /** The staging buffer (text crosses there), as the cells last said. */
@@ -78,10 +84,13 @@ export class KernelCore {
     this.cLo = (base >>> 2) + CELL.MTYPE_LO;
     this.cHi = (base >>> 2) + CELL.MTYPE_HI;
     this.cInfo = (base >>> 2) + CELL.INFO;
+    this.cAux = (base >>> 2) + CELL.AUX;
     this.cNow = (base >>> 3) + CELL64.NOW;
     this.cStat = (base >>> 3) + CELL64.STAT;
     const buffer = x.memory.buffer;
     this.u8 = new Uint8Array(buffer);
+    this.i16 = new Int16Array(buffer);
+    this.u16 = new Uint16Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
@@ -110,6 +119,8 @@ export class KernelCore {
   private refresh(): void {
     const buffer = this.x.memory.buffer;
     this.u8 = new Uint8Array(buffer);
+    this.i16 = new Int16Array(buffer);
+    this.u16 = new Uint16Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
@@ -225,11 +236,18 @@ export class KernelCore {
           this.interrupt(s, ERRNO.EAGAIN, undefined);
           return;
         }
-        s.timer = this.clock.setTimer(timeout, () => {
-          s.timer = undefined;
-          this.interrupt(s, ERRNO.EAGAIN, undefined);
-        });
+        this.arm(s, timeout);
       }
+    });
+  }
+
+  /** The sleeper's timeout: one timer, or a chain of them past what one timer can wait. */
+  private arm(s: Sleeper, ms: number): void {
+    const step = Math.min(ms, MAX_TIMER);
+    s.timer = this.clock.setTimer(step, () => {
+      s.timer = undefined;
+      if (ms > step) this.arm(s, ms - step);
+      else this.interrupt(s, ERRNO.EAGAIN, undefined);
     });
   }
 
@@ -289,6 +307,7 @@ export class KernelCore {
     this.guard();
     let r: number;
     try {
+      this.stamp(); // exit_sem stamps sem_otime
       r = this.x.proc_exit(pid);
       this.after();
     } catch (error) {
@@ -403,6 +422,145 @@ export class KernelCore {
   /** The msginfo msgctl just reported. */
   msginfo(): MsgInfo {
     return readMsginfo(this.i32, this.cInfo);
+  }
+
+  setSemLimits(semmsl: number, semmns: number, semopm: number, semmni: number): number {
+    this.guard();
+    try {
+      return this.x.set_sem_limits(semmsl, semmns, semopm, semmni);
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  // --- semaphore sets -----------------------------------------------------
+
+  semget(pid: number, key: number, nsems: number, flags: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const r = this.x.semget(pid, key, nsems, flags);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** semop of one op (int32 fields; the core stores them as C would in struct sembuf): 0, -errno or PENDING. */
+  semop1(pid: number, semid: number, num: number, op: number, flg: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const r = this.x.semop1(pid, semid, num, op, flg);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /**
+   * semop of `nsops` struct sembuf packed in `ops` (3 int16 each): 0,
+   * -errno or PENDING. Ops beyond the staging buffer are staged only once
+   * the core has checked what it checks before reading them.
+   */
+  semop(pid: number, semid: number, ops: Int16Array, nsops: number, badTimeout: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const bytes = nsops * 6;
+      let r: number;
+      if (bytes <= this.stageCap) {
+        this.i16.set(ops.subarray(0, nsops * 3), this.stagePtr >>> 1);
+        r = this.x.semop(pid, semid, nsops, badTimeout);
+      } else {
+        r = this.x.semop(pid, semid, nsops, badTimeout);
+        if (r === NEED_STAGE) r = this.restage(bytes, () => {
+          this.i16.set(ops.subarray(0, nsops * 3), this.stagePtr >>> 1);
+          return this.x.semop(pid, semid, nsops, badTimeout);
+        });
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** Grows the staging buffer to `bytes` and runs `retry` (which stages and calls again), or answers -ENOMEM. */
+  private restage(bytes: number, retry: () => number): number {
+    if (bytes > 0x7fff_ffff) return -ERRNO.ENOMEM; // more than the core's i32 sizes (and any wasm32 instance) hold
+    const reserved = this.x.stage_reserve(bytes);
+    if (this.i32.length === 0) this.refresh();
+    this.readStage();
+    if (reserved < 0) return reserved;
+    return retry();
+  }
+
+  /** semctl of every command but SETALL: result or -errno (GETALL: nsems, then read values()). */
+  semctl(pid: number, semid: number, semnum: number, cmd: number, arg: number, mask: number, uid: number, gid: number, mode: number): number {
+    this.guard();
+    try {
+      this.stamp();
+      const r = this.x.semctl(pid, semid, semnum, cmd, arg, mask, uid, gid, mode);
+      this.after();
+      if (r >= 0 && this.u32[this.cStageCap] !== this.stageCap) this.readStage();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /**
+   * semctl SETALL of `values` (each already an unsigned short): 0, -errno,
+   * or VALUES_MISMATCH (their count is not nsems: see aux()).
+   */
+  setall(pid: number, semid: number, semnum: number, values: readonly number[]): number {
+    this.guard();
+    try {
+      this.stamp();
+      const n = values.length;
+      const call = (): number => {
+        const at = this.stagePtr >>> 1;
+        for (let i = 0; i < n; i++) this.u16[at + i] = values[i]!;
+        return this.x.semctl(pid, semid, semnum, SETALL, n, 0, 0, 0, 0);
+      };
+      let r: number;
+      if (n * 2 <= this.stageCap) {
+        r = call();
+      } else {
+        r = this.x.semctl(pid, semid, semnum, SETALL, n, 0, 0, 0, 0);
+        if (r === NEED_STAGE) r = this.restage(n * 2, call);
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** The `n` values GETALL just staged. */
+  values(n: number): number[] {
+    const at = this.stagePtr >>> 1;
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.u16[at + i]!;
+    return out;
+  }
+
+  /** The extra answer of the last call (SETALL's nsems after VALUES_MISMATCH). */
+  aux(): number {
+    return this.i32[this.cAux]!;
+  }
+
+  /** The semid_ds semctl just reported. */
+  semid(): SemidDs {
+    return readSemid(this.f64, this.cStat);
+  }
+
+  /** The seminfo semctl just reported. */
+  seminfo(): SemInfo {
+    return readSeminfo(this.i32, this.cInfo);
   }
 
   // --- diagnostics --------------------------------------------------------

@@ -1,12 +1,12 @@
 /**
  * Values across the boundary: a C long as two i32 halves (never a BigInt on
  * the hot path), sizes clamped to what the core's i32 can say, and the
- * struct answers of msgctl.
+ * struct answers of msgctl and semctl.
  */
 
-import type { MsgInfo, MsqidDs, MType } from '../api.js';
+import type { MsgInfo, MsqidDs, MType, SemidDs, SemInfo } from '../api.js';
 import { longResult, mtype as checkLong } from '../validate.js';
-import { INFO, STAT } from './abi.js';
+import { INFO, SEMINFO, SEMSTAT, STAT } from './abi.js';
 
 const TWO32 = 4294967296;
 /** 2^53 / 2^32: a high half below this (and ≥ 0) keeps the long a safe integer. */
@@ -84,5 +84,38 @@ export function readMsginfo(i32: Int32Array, at: number): MsgInfo {
     msgssz: i32[at + INFO.MSGSSZ]!,
     msgtql: i32[at + INFO.MSGTQL]!,
     msgseg: i32[at + INFO.MSGSEG]!,
+  };
+}
+
+/** The semid_ds the core left in the stat cells. */
+export function readSemid(f64: Float64Array, at: number): SemidDs {
+  return {
+    sem_perm: {
+      key: f64[at + SEMSTAT.KEY]!,
+      uid: f64[at + SEMSTAT.UID]!,
+      gid: f64[at + SEMSTAT.GID]!,
+      cuid: f64[at + SEMSTAT.CUID]!,
+      cgid: f64[at + SEMSTAT.CGID]!,
+      mode: f64[at + SEMSTAT.MODE]!,
+    },
+    sem_otime: f64[at + SEMSTAT.OTIME]!,
+    sem_ctime: f64[at + SEMSTAT.CTIME]!,
+    sem_nsems: f64[at + SEMSTAT.NSEMS]!,
+  };
+}
+
+/** The seminfo the core left in the info cells. */
+export function readSeminfo(i32: Int32Array, at: number): SemInfo {
+  return {
+    semmap: i32[at + SEMINFO.SEMMAP]!,
+    semmni: i32[at + SEMINFO.SEMMNI]!,
+    semmns: i32[at + SEMINFO.SEMMNS]!,
+    semmnu: i32[at + SEMINFO.SEMMNU]!,
+    semmsl: i32[at + SEMINFO.SEMMSL]!,
+    semopm: i32[at + SEMINFO.SEMOPM]!,
+    semume: i32[at + SEMINFO.SEMUME]!,
+    semusz: i32[at + SEMINFO.SEMUSZ]!,
+    semvmx: i32[at + SEMINFO.SEMVMX]!,
+    semaem: i32[at + SEMINFO.SEMAEM]!,
   };
 }

@@ -11,16 +11,19 @@
  */
 
 import type {
-  CallOptions, Message, MsgInfo, MsqidDs, MsqidSet, MType, Received, SimProcess, WithResult,
+  CallOptions, Message, MsgInfo, MsqidDs, MsqidSet, MType, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
+  Timespec, WithResult,
 } from '../api.js';
 import {
-  IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT, MSG_STAT_ANY,
+  GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT,
+  MSG_STAT_ANY, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL,
 } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { bytes, callOptions, flags, int, size, unsigned32 } from '../validate.js';
-import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID } from './abi.js';
+import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID, VALUES_MISMATCH } from './abi.js';
 import type { KernelCore } from './kernel.js';
 import { clampSize, long, splitLong } from './marshal.js';
+import { packed, packSops, readSemTimeout, semWait, setallValues } from './sem-args.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 // Only an empty view can be detached: a non-empty Uint8Array skips validate.bytes(), whose
@@ -154,6 +157,139 @@ export class EmuProcess implements SimProcess {
       default:
         return r;
     }
+  }
+
+  semget(key: number, nsems: number, semflg?: number): number {
+    const k = int('key', key);
+    const n = int('nsems', nsems);
+    const f = flags('semflg', semflg);
+    const r = this.core.semget(this.pid, k, n, f);
+    if (r < 0) throw new IpcError(-r, 'semget');
+    return r;
+  }
+
+  /**
+   * semop's core call: one op goes as arguments (the hot path), several are
+   * packed as struct sembuf. `nowait` is IPC_NOWAIT added to every op
+   * (semopSync); `badTimeout` 1 says semtimedop's timespec is malformed.
+   */
+  private semcall(semid: number, sops: readonly SemBuf[], nowait: number, badTimeout: number): number {
+    const id = typeof semid === 'number' && (semid | 0) === semid ? semid : int('semid', semid);
+    if (badTimeout === 0 && Array.isArray(sops) && sops.length === 1) {
+      const op = sops[0];
+      if (Array.isArray(op) && (op.length === 2 || op.length === 3)) {
+        const a = op[0];
+        const b = op[1];
+        const c = op[2] === undefined ? 0 : op[2];
+        if (typeof a === 'number' && (a | 0) === a && typeof b === 'number' && (b | 0) === b && typeof c === 'number' && (c | 0) === c) {
+          return this.core.semop1(this.pid, id, a, b, c | nowait);
+        }
+      }
+    }
+    const n = packSops(sops, nowait);
+    return this.core.semop(this.pid, id, packed(), n, badTimeout);
+  }
+
+  semop(semid: number, sops: readonly SemBuf[], opts?: CallOptions): Promise<void> {
+    try {
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.semcall(semid, sops, 0, 0);
+      if (r === 0) return RESOLVED;
+      if (r === PENDING) return this.core.sleep<void>(this.pid, 'semop', false, o);
+      return Promise.reject(new IpcError(-r, 'semop'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  semopSync(semid: number, sops: readonly SemBuf[]): void {
+    const r = this.semcall(semid, sops, IPC_NOWAIT, 0);
+    if (r !== 0) throw new IpcError(-r, 'semop');
+  }
+
+  semtimedop(semid: number, sops: readonly SemBuf[], timeout: number | Timespec | null, opts?: CallOptions): Promise<void> {
+    try {
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      readSemTimeout(timeout);
+      const r = this.semcall(semid, sops, 0, semWait.bad);
+      if (r === 0) return RESOLVED;
+      if (r === PENDING) {
+        const ms = semWait.ms;
+        const sleepOpts = ms === undefined || (o.timeout !== undefined && o.timeout <= ms) ? o : { signal: o.signal, timeout: ms };
+        return this.core.sleep<void>(this.pid, 'semtimedop', false, sleepOpts);
+      }
+      return Promise.reject(new IpcError(-r, 'semtimedop'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  semctl(semid: number, semnum: number, cmd: typeof GETVAL | typeof GETPID | typeof GETNCNT | typeof GETZCNT): number;
+  semctl(semid: number, semnum: number, cmd: typeof SETVAL, value: number): 0;
+  semctl(semid: number, semnum: number, cmd: typeof GETALL): number[];
+  semctl(semid: number, semnum: number, cmd: typeof SETALL, values: readonly number[]): 0;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_STAT): SemidDs;
+  semctl(semid: number, semnum: number, cmd: typeof SEM_STAT | typeof SEM_STAT_ANY): WithResult<SemidDs>;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_INFO | typeof SEM_INFO): WithResult<SemInfo>;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_SET, buf: SemidSet): 0;
+  semctl(semid: number, semnum: number, cmd: typeof IPC_RMID): 0;
+  semctl(semid: number, semnum: number, cmd: number, arg?: number | readonly number[] | SemidSet):
+    number | number[] | SemidDs | WithResult<SemidDs> | WithResult<SemInfo>;
+  semctl(semid: number, semnum: number, cmd: number, arg?: number | readonly number[] | SemidSet):
+    number | number[] | SemidDs | WithResult<SemidDs> | WithResult<SemInfo> {
+    const id = int('semid', semid);
+    const num = int('semnum', semnum);
+    const c = int('cmd', cmd);
+    if (c === SETALL) return this.setall(id, num, arg);
+    let value = 0;
+    let mask = 0;
+    let uid = 0;
+    let gid = 0;
+    let mode = 0;
+    if (c === SETVAL) {
+      // union semun's int val
+      value = int('value', arg);
+    } else if (c === IPC_SET && id >= 0) {
+      // ksys_semctl checks the id's sign, then copies IPC_SET's buffer in (EFAULT), then looks the id up
+      const buf = arg as SemidSet | undefined | null;
+      if (buf === undefined || buf === null) throw new IpcError(ERRNO.EFAULT, 'semctl');
+      if (typeof buf !== 'object' || Array.isArray(buf)) throw new TypeError(`buf must be an object, got ${typeof buf}`);
+      if (buf.uid !== undefined) { mask |= SET_UID; uid = unsigned32('uid', buf.uid); }
+      if (buf.gid !== undefined) { mask |= SET_GID; gid = unsigned32('gid', buf.gid); }
+      if (buf.mode !== undefined) { mask |= SET_MODE; mode = unsigned32('mode', buf.mode) | 0; }
+    }
+    const r = this.core.semctl(this.pid, id, num, c, value, mask, uid, gid, mode);
+    if (r < 0) throw new IpcError(-r, 'semctl');
+    switch (c) {
+      case GETALL:
+        return this.core.values(r);
+      case IPC_STAT:
+        return this.core.semid();
+      case SEM_STAT:
+      case SEM_STAT_ANY:
+        return { result: r, ...this.core.semid() };
+      case IPC_INFO:
+      case SEM_INFO:
+        return { result: r, ...this.core.seminfo() };
+      default:
+        return r;
+    }
+  }
+
+  /**
+   * SETALL: `values` holds exactly the set's nsems numbers, each stored as
+   * C's unsigned short (modulo 65536). A missing array is C's NULL: EFAULT
+   * where the kernel would copy it in, after the id and permission checks.
+   */
+  private setall(id: number, num: number, arg: unknown): 0 {
+    const values = setallValues(arg);
+    const r = this.core.setall(this.pid, id, num, values ?? []);
+    if (r === VALUES_MISMATCH) {
+      if (values === undefined) throw new IpcError(ERRNO.EFAULT, 'semctl');
+      throw new RangeError(`SETALL takes exactly the set's ${this.core.aux()} values, got ${values.length}`);
+    }
+    if (r < 0) throw new IpcError(-r, 'semctl');
+    return 0;
   }
 
   exit(): Promise<void> {

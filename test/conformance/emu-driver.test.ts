@@ -28,7 +28,7 @@ describe('EmuDriver', () => {
 
   it('refuses operations runOp lacks at call time', async () => {
     const d = await started({ A: {} });
-    expect(() => d.call('A', 'semget', [0, 1, IPC_CREAT | 0o600])).toThrow(UnsupportedOp);
+    expect(() => d.call('A', 'shmget', [0, 4096, IPC_CREAT | 0o600])).toThrow(UnsupportedOp);
     await d.close();
   });
 
