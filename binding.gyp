@@ -5,7 +5,9 @@
       "sources": [
         "native/addon.cc",
         "native/errors.cc",
+        "native/here.cc",
         "native/msg.cc",
+        "native/sem.cc",
         "native/wait.cc"
       ],
       "dependencies": [

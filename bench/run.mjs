@@ -62,10 +62,16 @@ function kernel() {
     rounds.sort((x, y) => x - y);
     return rounds[1];
   };
+  const sem = join(out, 'sembench');
+  execFileSync('cc', ['-O2', '-o', sem, join(here, 'c', 'sembench.c')]);
+  const semRounds = [];
+  for (let r = 0; r < 3; r++) semRounds.push(Number(execFileSync(sem, [String(Math.round(1_000_000 * scale))]).toString().trim()));
+  semRounds.sort((x, y) => x - y);
   return {
     pair: run('pair', Math.round(1_000_000 * scale)),
     bytype10: run('bytype', 10, Math.round(200_000 * scale)),
     bytype10k: run('bytype', 10_000, Math.round(20_000 * scale)),
+    semPair: semRounds[1],
   };
 }
 
@@ -119,6 +125,16 @@ async function emu() {
     p.msgctl(t, IPC_RMID);
   }
   p.msgctl(q, IPC_RMID);
+  const s = p.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600);
+  const V = [[0, 1, 0]];
+  const P = [[0, -1, 0]];
+  figures.emu_semop_pair_sync = measure((n) => {
+    for (let i = 0; i < n; i++) {
+      p.semopSync(s, V);
+      p.semopSync(s, P);
+    }
+  }, 3_000_000);
+  p.semctl(s, 0, IPC_RMID);
   const plain = new PlainQueue();
   figures.plain_js_pair = measure((n) => {
     for (let i = 0; i < n; i++) {
@@ -159,7 +175,7 @@ const c = kernel();
 const e = await emu();
 const n = await native();
 const figures = {
-  kernel_msg_pair: c.pair, kernel_bytype_10: c.bytype10, kernel_bytype_10k: c.bytype10k,
+  kernel_msg_pair: c.pair, kernel_bytype_10: c.bytype10, kernel_bytype_10k: c.bytype10k, kernel_semop_pair: c.semPair,
   ...e,
   ...(typeof n.native_msg_pair_into === 'number' ? n : {}),
 };
@@ -171,6 +187,7 @@ const ratios = {
   emu_msgrcv_bytype_10k_over_10: round(e.emu_bytype_10k / e.emu_bytype_10),
   kernel_msgrcv_bytype_10k_over_10: round(c.bytype10k / c.bytype10),
   emu_msg_pair_sync_over_plain_js: round(e.emu_msg_pair_sync_into / e.plain_js_pair),
+  emu_semop_speedup_vs_kernel: round(c.semPair / e.emu_semop_pair_sync),
   ...(typeof n.native_msg_pair_into === 'number'
     ? { native_msg_pair_over_c: round(n.native_msg_pair_into / c.pair) }
     : {}),
@@ -181,6 +198,7 @@ const targets = {
   emu_msg_pair_async_speedup_vs_kernel: ['>=', 6],
   emu_msgrcv_bytype_10k_over_10: ['<=', 2],
   native_msg_pair_over_c: ['<=', 1.2],
+  emu_semop_speedup_vs_kernel: ['>=', 5],
 };
 
 if (json) {

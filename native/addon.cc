@@ -1,9 +1,12 @@
 // Module initialisation: the addon's state, the functions that are not one
-// mechanism's (setup, cancel, quiesce, resume, drain, stats), and the
-// hand-over of finished blocking calls to JavaScript.
+// mechanism's (setup, keepAlive, cancel, quiesce, resume, drain, stats,
+// interruptThread, threadId), and the hand-over of finished blocking calls
+// to JavaScript.
 //
 // Lifetime: the state is created per environment, with a thread-safe
-// function (unreferenced) that settles finished calls. An environment
+// function that settles finished calls. It keeps the event loop alive only
+// while the host says so (keepAlive: while a call that holds the process is
+// pending), as a pending socket read does. An environment
 // cleanup hook shuts the pool down (every call ended, every thread joined)
 // and releases the thread-safe function; the state is freed when that
 // function is finalized, because Node may still run its callback while it
@@ -15,7 +18,9 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "here.h"
 #include "msg.h"
+#include "sem.h"
 #include "wait.h"
 
 namespace ipcemu {
@@ -77,6 +82,35 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, CancelSignal());
 }
 
+// keepAlive(on): whether pending calls keep the event loop alive. The host
+// turns it on while at least one pending call holds the process.
+Napi::Value KeepAlive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool on;
+  if (napi_get_value_bool(env, info[0], &on) != napi_ok) {
+    Napi::TypeError::New(env, "on must be a boolean").ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  AddonState* state = StateOf(info);
+  napi_status status = on ? napi_ref_threadsafe_function(env, state->tsfn) : napi_unref_threadsafe_function(env, state->tsfn);
+  NAPI_THROW_IF_FAILED(env, status, Napi::Value());
+  return Napi::Value();
+}
+
+// interruptThread(tid) → whether thread `tid` of this process has a call
+// sleeping on it (a *Here call) that is now asked to stop (here.h).
+Napi::Value InterruptThreadJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t tid;
+  if (!ArgInt(env, info[0], "tid", &tid)) return Napi::Value();
+  return Napi::Boolean::New(env, tid > 0 && InterruptThread(static_cast<pid_t>(tid)));
+}
+
+// threadId() → the calling thread's id (gettid), which interruptThread names.
+Napi::Value ThreadId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(CurrentThread()));
+}
+
 // cancel(handle) → whether a pending call was asked to stop. It settles
 // later, through settle(), with -EINTR or with what it had already done.
 Napi::Value Cancel(const Napi::CallbackInfo& info) {
@@ -133,7 +167,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     delete state;
     throw Napi::Error::New(env, "ipcemu addon: cannot create its thread-safe function");
   }
-  // Pending calls must not keep the event loop alive.
+  // Nothing pending yet: keepAlive(true) refs it once a call holds the process.
   napi_unref_threadsafe_function(env, state->tsfn);
   napi_add_env_cleanup_hook(env, Cleanup, state);
 
@@ -141,16 +175,31 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set(key, Napi::Function::New(env, fn, key, state));
   };
   define("setup", Setup);
+  define("keepAlive", KeepAlive);
   define("cancel", Cancel);
   define("quiesce", Quiesce);
   define("resume", Resume);
   define("drain", Drain);
   define("stats", Stats);
+  define("interruptThread", InterruptThreadJs);
+  define("threadId", ThreadId);
+  napi_value memory, io;
+  NAPI_THROW_IF_FAILED(env, napi_create_external_arraybuffer(env, state->io, kIoSlots * sizeof(double), nullptr, nullptr,
+                                                             &memory), exports);
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, napi_float64_array, kIoSlots, memory, 0, &io), exports);
+  exports.Set("io", Napi::Value(env, io));
   NAPI_THROW_IF_FAILED(env, DefineMsg(env, exports, state), exports);
+  NAPI_THROW_IF_FAILED(env, DefineSem(env, exports, state), exports);
   return exports;
 }
 
 AddonState::AddonState() : pool(Notify, this) {}
+
+void StoreMtype(AddonState* state, int64_t mtype) {
+  double d = static_cast<double>(mtype);
+  state->last_mtype = mtype;
+  state->io[kIoMtype] = d >= -kSafeMax && d <= kSafeMax ? d : std::nan("");
+}
 
 napi_value LongValue(napi_env env, int64_t value) {
   napi_value out;

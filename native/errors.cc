@@ -1,6 +1,7 @@
 #include "errors.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -38,13 +39,7 @@ void ThrowErrno(napi_env env, int err, const char* syscall) {
 bool ArgInt(napi_env env, napi_value value, const char* name, int32_t* out) {
   double d;
   if (napi_get_value_double(env, value, &d) != napi_ok) return Fail(env, false, name, "a number");
-  if (!(d >= -2147483648.0 && d <= 2147483647.0)) {
-    return Fail(env, !std::isnan(d), name, "an integer that fits a C int");
-  }
-  int32_t i = static_cast<int32_t>(d);
-  if (static_cast<double>(i) != d) return Fail(env, false, name, "an integer");
-  *out = i;
-  return true;
+  return IoInt(env, d, name, out);
 }
 
 bool ArgLong(napi_env env, napi_value value, const char* name, int64_t* out) {
@@ -68,11 +63,7 @@ bool ArgLong(napi_env env, napi_value value, const char* name, int64_t* out) {
 bool ArgSize(napi_env env, napi_value value, const char* name, int64_t* out) {
   double d;
   if (napi_get_value_double(env, value, &d) != napi_ok) return Fail(env, false, name, "a number");
-  if (!(d >= -kSafeMax && d <= kSafeMax)) return Fail(env, !std::isnan(d), name, "a safe integer");
-  int64_t i = static_cast<int64_t>(d);
-  if (static_cast<double>(i) != d) return Fail(env, false, name, "an integer");
-  *out = i;
-  return true;
+  return IoLong(env, d, name, out);
 }
 
 bool ArgBytes(napi_env env, napi_value value, const char* name, uint8_t** data, size_t* length) {
@@ -109,9 +100,30 @@ bool ArgFunction(napi_env env, napi_value value, const char* name) {
   return true;
 }
 
+bool IoInt(napi_env env, double d, const char* name, int32_t* out) {
+  if (!(d >= -2147483648.0 && d <= 2147483647.0)) return Fail(env, !std::isnan(d), name, "an integer that fits a C int");
+  int32_t i = static_cast<int32_t>(d);
+  if (static_cast<double>(i) != d) return Fail(env, false, name, "an integer");
+  *out = i;
+  return true;
+}
+
+bool IoLong(napi_env env, double d, const char* name, int64_t* out) {
+  if (!(d >= -kSafeMax && d <= kSafeMax)) return Fail(env, !std::isnan(d), name, "a safe integer");
+  int64_t i = static_cast<int64_t>(d);
+  if (static_cast<double>(i) != d) return Fail(env, false, name, "an integer");
+  *out = i;
+  return true;
+}
+
 napi_value Result(napi_env env, int64_t result) {
   napi_value out;
-  napi_create_double(env, static_cast<double>(result), &out);
+  // An int32 is a small integer to V8 at once; a double is checked for that first.
+  if (result >= INT32_MIN && result <= INT32_MAX) {
+    napi_create_int32(env, static_cast<int32_t>(result), &out);
+  } else {
+    napi_create_double(env, static_cast<double>(result), &out);
+  }
   return out;
 }
 

@@ -33,6 +33,12 @@ bool ArgDoubles(napi_env env, napi_value value, const char* name, size_t min_len
 // A function.
 bool ArgFunction(napi_env env, napi_value value, const char* name);
 
+// The same checks for a number JavaScript left in shared memory (AddonState::io).
+// A C int: an integer in [-2^31, 2^31).
+bool IoInt(napi_env env, double value, const char* name, int32_t* out);
+// A C long given as a safe integer.
+bool IoLong(napi_env env, double value, const char* name, int64_t* out);
+
 // A result number: >= 0 is the call's result, < 0 the negated errno.
 napi_value Result(napi_env env, int64_t result);
 

@@ -3,6 +3,8 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -13,6 +15,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "here.h"
 
 #ifndef MSG_STAT_ANY
 #define MSG_STAT_ANY 13
@@ -34,7 +37,69 @@ constexpr size_t kHeader = offsetof(MsgBuffer::Layout, mtext);
 // one is passed as is, for the kernel's EINVAL.
 int64_t ReceiveSize(int64_t msgsz) { return msgsz > INT_MAX ? INT_MAX : msgsz; }
 
-int64_t Send(MsgBuffer& buffer, int msqid, int64_t mtype, const uint8_t* text, size_t length, int flags) {
+// The system calls themselves: 0 / the length, or -errno. Made directly, not
+// through glibc's msgsnd/msgrcv: those are pthread cancellation points, and
+// in a multi-threaded process (Node is one) each call enters and leaves
+// asynchronous-cancel mode around the system call, ~20 ns a call on the hot
+// path. Nothing here uses pthread cancellation: calls are interrupted by a
+// signal (wait.h, here.h).
+int64_t SysMsgsnd(int msqid, const MsgBuffer::Layout* message, size_t length, int flags) {
+  return syscall(SYS_msgsnd, msqid, message, length, flags) == 0 ? 0 : -errno;
+}
+
+int64_t SysMsgrcv(int msqid, MsgBuffer::Layout* message, size_t size, int64_t msgtyp, int flags) {
+  long n = syscall(SYS_msgrcv, msqid, message, size, msgtyp, flags);
+  return n >= 0 ? n : -errno;
+}
+
+
+// One msgrcv into a reserved buffer. A negative size reaches the kernel as
+// a size_t whose (long) is negative, for its EINVAL.
+struct ReceiveArgs {
+  int msqid;
+  MsgBuffer::Layout* message;
+  int64_t size;
+  int64_t msgtyp;
+  int flags;
+};
+
+int64_t ReceiveOnce(void* context) {
+  auto* a = static_cast<ReceiveArgs*>(context);
+  return SysMsgrcv(a->msqid, a->message, static_cast<size_t>(a->size), a->msgtyp, a->flags);
+}
+
+// Reserves room in `buffer` for msgrcv's msgsz; false when none can be had.
+bool PrepareReceive(MsgBuffer& buffer, int msqid, int64_t msgsz, int64_t msgtyp, int flags, ReceiveArgs* out) {
+  int64_t size = ReceiveSize(msgsz);
+  MsgBuffer::Layout* message = buffer.Reserve(size < 0 ? 0 : static_cast<size_t>(size));
+  if (message == nullptr) return false;
+  *out = ReceiveArgs{msqid, message, size, msgtyp, flags};
+  return true;
+}
+
+// Receives into `buffer`: the text's length, or -errno.
+int64_t Receive(MsgBuffer& buffer, int msqid, int64_t msgsz, int64_t msgtyp, int flags) {
+  ReceiveArgs args;
+  if (!PrepareReceive(buffer, msqid, msgsz, msgtyp, flags, &args)) return -ENOMEM;
+  return ReceiveOnce(&args);
+}
+
+// One msgsnd of a message laid out in a buffer.
+struct SendArgs {
+  int msqid;
+  MsgBuffer::Layout* message;
+  size_t length;
+  int flags;
+};
+
+int64_t SendOnce(void* context) {
+  auto* a = static_cast<SendArgs*>(context);
+  return SysMsgsnd(a->msqid, a->message, a->length, a->flags);
+}
+
+// Lays the message out in `buffer`: 0, or -errno for an answer already known.
+int64_t PrepareSend(MsgBuffer& buffer, int msqid, int64_t mtype, const uint8_t* text, size_t length, int flags,
+                    SendArgs* out) {
   // ipc/msg.c: do_msgsnd() answers EINVAL for msgsz > msgmax (an int) before
   // it copies anything: no need to copy such a text first.
   if (length > static_cast<size_t>(INT_MAX)) return -EINVAL;
@@ -42,26 +107,14 @@ int64_t Send(MsgBuffer& buffer, int msqid, int64_t mtype, const uint8_t* text, s
   if (message == nullptr) return -ENOMEM;
   message->mtype = mtype;
   std::memcpy(message->mtext, text, length);
-  return msgsnd(msqid, message, length, flags) == 0 ? 0 : -errno;
+  *out = SendArgs{msqid, message, length, flags};
+  return 0;
 }
 
-// msgrcvInto's answer: 2^32 * mtype + length while 1 <= mtype < 2^21 (the
-// sum stays a safe integer, and no length reaches 2^31), which spares the
-// hot path a second call; else the length alone, with the mtype left for
-// lastMtype().
-int64_t PackReceived(AddonState* state, int64_t length, int64_t mtype) {
-  if (mtype >= 1 && mtype < (int64_t{1} << 21)) return (mtype << 32) + length;
-  state->last_mtype = mtype;
-  return length;
-}
-
-// Receives into `buffer`: the text's length, or -errno.
-int64_t Receive(MsgBuffer& buffer, int msqid, int64_t msgsz, int64_t msgtyp, int flags) {
-  int64_t size = ReceiveSize(msgsz);
-  MsgBuffer::Layout* message = buffer.Reserve(size < 0 ? 0 : static_cast<size_t>(size));
-  if (message == nullptr) return -ENOMEM;
-  ssize_t n = msgrcv(msqid, message, static_cast<size_t>(size), msgtyp, flags);
-  return n >= 0 ? n : -errno;
+int64_t Send(MsgBuffer& buffer, int msqid, int64_t mtype, const uint8_t* text, size_t length, int flags) {
+  SendArgs args;
+  int64_t rc = PrepareSend(buffer, msqid, mtype, text, length, flags, &args);
+  return rc < 0 ? rc : SendOnce(&args);
 }
 
 napi_value NewBytes(napi_env env, const char* data, size_t length) {
@@ -114,9 +167,20 @@ napi_value MsgSnd(napi_env env, napi_callback_info info) {
   return Result(env, Send(a.state->buffer, msqid, mtype, text, length, flags | IPC_NOWAIT));
 }
 
-// msgrcvInto(msqid, buf, msgtyp, msgflg) → -errno, or the length and the
-// mtype in one number (PackReceived). Never blocks. Bytes of buf past the
-// length stay untouched.
+// Receives into `into` (msgsz: its length): the length, its mtype in io; or -errno.
+int64_t ReceiveInto(AddonState* state, int msqid, uint8_t* into, size_t length, int64_t msgtyp, int flags) {
+  MsgBuffer& buffer = state->buffer;
+  int64_t n = Receive(buffer, msqid, static_cast<int64_t>(length), msgtyp, flags | IPC_NOWAIT);
+  if (n < 0) return n;
+  MsgBuffer::Layout* message = buffer.Data();
+  std::memcpy(into, message->mtext, static_cast<size_t>(n));
+  StoreMtype(state, message->mtype);
+  return n;
+}
+
+// msgrcvInto(msqid, buf, msgtyp, msgflg) → the length (its mtype is then in
+// io, StoreMtype) or -errno. Never blocks. Bytes of buf past the length
+// stay untouched.
 napi_value MsgRcvInto(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int32_t msqid, flags;
@@ -127,16 +191,50 @@ napi_value MsgRcvInto(napi_env env, napi_callback_info info) {
       !ArgLong(env, a.argv[2], "msgtyp", &msgtyp) || !ArgInt(env, a.argv[3], "msgflg", &flags)) {
     return nullptr;
   }
-  MsgBuffer& buffer = a.state->buffer;
-  int64_t n = Receive(buffer, msqid, static_cast<int64_t>(length), msgtyp, flags | IPC_NOWAIT);
-  if (n < 0) return Result(env, n);
-  MsgBuffer::Layout* message = buffer.Data();
-  std::memcpy(into, message->mtext, static_cast<size_t>(n));
-  return Result(env, PackReceived(a.state, n, message->mtype));
+  return Result(env, ReceiveInto(a.state, msqid, into, length, msgtyp, flags));
 }
 
-// msgrcv(msqid, msgsz, msgtyp, msgflg) → a fresh Uint8Array, or -errno; the
-// mtype is then lastMtype()'s. Never blocks.
+// The hot path's calling convention: the scalars come from io (kIoMsqid,
+// kIoType, kIoFlags; the type a safe integer), the buffer as the one
+// argument. Same answers as the argument forms.
+struct IoArgs {
+  napi_value bytes;
+  AddonState* state;
+  int32_t msqid, flags;
+  int64_t type;
+  // False after throwing, as the Arg readers do.
+  bool Read(napi_env env, napi_callback_info info) {
+    size_t argc = 1;
+    void* data = nullptr;
+    napi_get_cb_info(env, info, &argc, &bytes, nullptr, &data);
+    if (argc < 1) napi_get_undefined(env, &bytes);
+    state = static_cast<AddonState*>(data);
+    const double* io = state->io;
+    return IoInt(env, io[kIoMsqid], "io msqid", &msqid) && IoLong(env, io[kIoType], "io type", &type) &&
+           IoInt(env, io[kIoFlags], "io flags", &flags);
+  }
+};
+
+// msgsndIo(data) → as msgsnd(io msqid, io type, data, io flags).
+napi_value MsgSndIo(napi_env env, napi_callback_info info) {
+  IoArgs a;
+  uint8_t* text;
+  size_t length;
+  if (!a.Read(env, info) || !ArgBytes(env, a.bytes, "data", &text, &length)) return nullptr;
+  return Result(env, Send(a.state->buffer, a.msqid, a.type, text, length, a.flags | IPC_NOWAIT));
+}
+
+// msgrcvIntoIo(buf) → as msgrcvInto(io msqid, buf, io type, io flags).
+napi_value MsgRcvIntoIo(napi_env env, napi_callback_info info) {
+  IoArgs a;
+  uint8_t* into;
+  size_t length;
+  if (!a.Read(env, info) || !ArgBytes(env, a.bytes, "buf", &into, &length)) return nullptr;
+  return Result(env, ReceiveInto(a.state, a.msqid, into, length, a.type, a.flags));
+}
+
+// msgrcv(msqid, msgsz, msgtyp, msgflg) → a fresh Uint8Array (its mtype is
+// then in io, StoreMtype) or -errno. Never blocks.
 napi_value MsgRcv(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int32_t msqid, flags;
@@ -149,13 +247,51 @@ napi_value MsgRcv(napi_env env, napi_callback_info info) {
   int64_t n = Receive(buffer, msqid, msgsz, msgtyp, flags | IPC_NOWAIT);
   if (n < 0) return Result(env, n);
   MsgBuffer::Layout* message = buffer.Data();
-  a.state->last_mtype = message->mtype;
+  StoreMtype(a.state, message->mtype);
   // If even this allocation fails the message is gone from the queue; V8
   // then throws its RangeError, which says so.
   return NewBytes(env, message->mtext, static_cast<size_t>(n));
 }
 
-// lastMtype() → the mtype of the last sync receive (a number, or a bigint beyond 2^53).
+// msgsndHere(msqid, mtype, data, msgflg) → 0 or -errno. Sleeps on the
+// calling thread while the queue is full (unless IPC_NOWAIT); another thread
+// ends the sleep with interruptThread(tid) (here.h).
+napi_value MsgSndHere(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int32_t msqid, flags;
+  int64_t mtype;
+  uint8_t* text;
+  size_t length;
+  if (!ArgInt(env, a.argv[0], "msqid", &msqid) || !ArgLong(env, a.argv[1], "mtype", &mtype) ||
+      !ArgBytes(env, a.argv[2], "data", &text, &length) || !ArgInt(env, a.argv[3], "msgflg", &flags)) {
+    return nullptr;
+  }
+  SendArgs args;
+  int64_t rc = PrepareSend(a.state->buffer, msqid, mtype, text, length, flags, &args);
+  return Result(env, rc < 0 ? rc : RunHere(SendOnce, &args));
+}
+
+// msgrcvHere(msqid, msgsz, msgtyp, msgflg) → a fresh Uint8Array (its mtype
+// is then in io, StoreMtype) or -errno. Sleeps on the calling thread until a
+// message matches (unless IPC_NOWAIT); interruptThread(tid) ends the sleep.
+napi_value MsgRcvHere(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int32_t msqid, flags;
+  int64_t msgsz, msgtyp;
+  if (!ArgInt(env, a.argv[0], "msqid", &msqid) || !ArgSize(env, a.argv[1], "msgsz", &msgsz) ||
+      !ArgLong(env, a.argv[2], "msgtyp", &msgtyp) || !ArgInt(env, a.argv[3], "msgflg", &flags)) {
+    return nullptr;
+  }
+  ReceiveArgs args;
+  if (!PrepareReceive(a.state->buffer, msqid, msgsz, msgtyp, flags, &args)) return Result(env, -ENOMEM);
+  int64_t n = RunHere(ReceiveOnce, &args);
+  if (n < 0) return Result(env, n);
+  StoreMtype(a.state, args.message->mtype);
+  return NewBytes(env, args.message->mtext, static_cast<size_t>(n));
+}
+
+// lastMtype() → the mtype of the last sync receive (a number, or a bigint
+// beyond 2^53): what io cannot hold.
 napi_value LastMtype(napi_env env, napi_callback_info info) {
   Args a(env, info);
   return LongValue(env, a.state->last_mtype);
@@ -253,7 +389,7 @@ class MsgSndCall : public Call {
     return true;
   }
   int64_t Run() override {
-    return msgsnd(msqid_, buffer_.Data(), length_, flags_) == 0 ? 0 : -errno;
+    return SysMsgsnd(msqid_, buffer_.Data(), length_, flags_);
   }
   napi_status Settle(napi_env env, napi_value settle) override {
     napi_value argv[2], undefined;
@@ -394,10 +530,14 @@ napi_status DefineMsg(napi_env env, napi_value exports, AddonState* state) {
       {"msgsnd", nullptr, MsgSnd, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"msgrcv", nullptr, MsgRcv, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"msgrcvInto", nullptr, MsgRcvInto, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"msgsndIo", nullptr, MsgSndIo, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"msgrcvIntoIo", nullptr, MsgRcvIntoIo, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"lastMtype", nullptr, LastMtype, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"msgctl", nullptr, MsgCtl, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"msgsndStart", nullptr, MsgSndStart, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"msgrcvStart", nullptr, MsgRcvStart, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"msgsndHere", nullptr, MsgSndHere, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"msgrcvHere", nullptr, MsgRcvHere, nullptr, nullptr, nullptr, napi_enumerable, state},
   };
   return napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
 }

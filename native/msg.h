@@ -1,6 +1,7 @@
 // SysV message queues: msgget, msgsnd, msgrcv, msgctl for the calling
 // process. Non-blocking forms run synchronously on the JavaScript thread;
-// blocking ones are Calls run by the WaitPool (wait.h).
+// blocking ones are Calls run by the WaitPool (wait.h), or sleep on the
+// JavaScript thread itself (the *Here forms, here.h).
 #pragma once
 
 #include <node_api.h>
@@ -38,8 +39,9 @@ class MsgBuffer {
   bool mapped_ = false;
 };
 
-// Adds msgget, msgsnd, msgrcv, msgrcvInto, msgctl, msgsndStart and
-// msgrcvStart to `exports`; each function's data is `state`.
+// Adds msgget, msgsnd, msgsndIo, msgrcv, msgrcvInto, msgrcvIntoIo,
+// lastMtype, msgctl, msgsndStart, msgrcvStart, msgsndHere and msgrcvHere to
+// `exports`; each function's data is `state`.
 napi_status DefineMsg(napi_env env, napi_value exports, AddonState* state);
 
 }  // namespace ipcemu

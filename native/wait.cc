@@ -55,14 +55,18 @@ void InstallCancelSignal() {
   }
 }
 
-void Interrupt(pid_t tid) {
+}  // namespace
+
+void SignalThread(pid_t tid) {
   // tgkill, not pthread_kill: a tid of a live thread is always safe to name,
   // and callers only name threads they know are inside a call.
   syscall(SYS_tgkill, getpid(), tid, g_signo);
 }
 
-// Starts a thread with every signal blocked, so that process-directed
-// signals (SIGINT, SIGCHLD, ...) go to Node's threads, never to ours.
+void EntryDelay() {
+  if (g_entry_delay_us != 0) usleep(g_entry_delay_us);
+}
+
 int SpawnThread(pthread_t* thread, void* (*main)(void*), void* arg, size_t stack) {
   pthread_attr_t attr;
   if (int err = pthread_attr_init(&attr)) return err;
@@ -75,8 +79,6 @@ int SpawnThread(pthread_t* thread, void* (*main)(void*), void* arg, size_t stack
   pthread_attr_destroy(&attr);
   return err;
 }
-
-}  // namespace
 
 int CancelSignal() {
   std::call_once(g_signal_once, InstallCancelSignal);
@@ -172,7 +174,7 @@ void WaitPool::Work(Worker* self) {
         break;
       }
       lock.unlock();
-      if (g_entry_delay_us != 0) usleep(g_entry_delay_us);
+      EntryDelay();
       result = call->Run();
       lock.lock();
       // EINTR without a request is a late signal meant for an earlier call.
@@ -228,7 +230,7 @@ bool WaitPool::Cancel(uint32_t handle) {
       return true;
     }
     case Call::Phase::kRunning:
-      Interrupt(call->tid_);
+      SignalThread(call->tid_);
       [[fallthrough]];
     case Call::Phase::kQueued:
       cancelling_.push_back(handle);
@@ -269,7 +271,7 @@ void WaitPool::CancellerMain() {
       if (found == calls_.end()) return true;
       Call* call = found->second.get();
       if (call->phase_ == Call::Phase::kRunning) {
-        Interrupt(call->tid_);
+        SignalThread(call->tid_);
         return false;
       }
       return call->phase_ != Call::Phase::kQueued;
@@ -280,7 +282,7 @@ void WaitPool::CancellerMain() {
 
 void WaitPool::SignalRunning() {
   for (auto& entry : calls_) {
-    if (entry.second->phase_ == Call::Phase::kRunning) Interrupt(entry.second->tid_);
+    if (entry.second->phase_ == Call::Phase::kRunning) SignalThread(entry.second->tid_);
   }
 }
 

@@ -52,6 +52,19 @@ namespace ipcemu {
 // signal) and its handler installed once per process. 0 if none was free.
 int CancelSignal();
 
+// Sends the cancel signal to thread `tid` of this process. Callers name only
+// threads they know are inside a call (under the lock that says so).
+void SignalThread(pid_t tid);
+
+// Tests only: the pause IPCEMU_TEST_ENTRY_DELAY_US asks for between the
+// cancelled check and the system call (none otherwise).
+void EntryDelay();
+
+// Starts a thread with every signal blocked, so that process-directed
+// signals (SIGINT, SIGCHLD, ...) go to Node's threads, never to ours.
+// `stack` 0: the default size. Answers 0 or an errno.
+int SpawnThread(pthread_t* thread, void* (*main)(void*), void* arg, size_t stack);
+
 // One blocking system call.
 class Call {
  public:

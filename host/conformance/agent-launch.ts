@@ -14,9 +14,10 @@
  * the `./x.ts` beside them and (b) loads a host `.ts` URL from its cached
  * JavaScript. Module URLs stay the real `file:///…/host/…ts` ones, so
  * `import.meta.url`-relative lookups (the addon's build/Release path) work
- * unchanged. Loading `typescript` costs about half a second, which is why
- * the agent never loads it itself: the cache is rebuilt only for files whose
- * mtime changed since the last launch.
+ * unchanged. The agent's channel thread (a worker_thread) inherits the
+ * `--import`, so the hooks load its modules too. Loading `typescript` costs
+ * about half a second, which is why the agent never loads it itself: the
+ * cache is rebuilt only for files whose mtime changed since the last launch.
  */
 
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** What to pass to child_process.fork. */
+/** How to start an agent: node with these options, then the module. */
 export interface AgentCommand {
   modulePath: string;
   execArgv: string[];

@@ -1,124 +1,89 @@
 /**
  * The actor agent: one real process per scenario actor on the native
- * backend. The native driver starts it with child_process.fork (with the
- * actor's uid/gid) and sends it calls over the IPC channel; it makes each
- * one on the real kernel through the addon (`openNative().self()` +
- * `runOp`) and answers with the normalized result or Linux's errno.
+ * backend. The native driver starts it (with the actor's uid/gid) and talks
+ * to it over a socket on descriptor 3 (agent-protocol.ts); it makes each
+ * call on the real kernel through the addon and answers with the normalized
+ * result or Linux's errno.
  *
- * Calls run concurrently: a call that sleeps in the kernel (on one of the
- * addon's threads) does not hold up later calls of the same actor, which
- * behave as calls from other threads of the process (FORMAT.md). The agent
- * also reports which pending calls sleep in their system call (see
- * agent-threads.ts), interrupts a call through its AbortSignal, and exits
- * when told to.
+ * Threads, as kref has them: a call runs on the agent's main thread when
+ * that thread is free, and otherwise on another thread of the process. The
+ * main thread matters because Linux records the receiving THREAD's id in
+ * msg_lrpid after a pipelined receive (ipc/msg.c: pipelined_send(),
+ * task_pid): a single-threaded C program leaves its pid there, and so must
+ * an actor's first call (FORMAT.md). So this file, the main thread, only
+ * runs calls, through threadSelf() (native/here.ts): a blocking call sleeps
+ * right here and this thread's event loop stops meanwhile. The channel
+ * thread (agent-channel.ts, a worker_thread) keeps reading the driver's
+ * frames: it hands a call to this thread when it is free, runs it on the
+ * addon's pool threads when it is not (calls of other threads of the same
+ * process, FORMAT.md), reports which calls sleep, interrupts them, and ends
+ * the process.
+ *
+ * Per-actor tables (ops.ts ActorState) are per thread: empty while only
+ * message queues exist. Kinds that keep some (descriptors, attachments)
+ * will need them where both threads see them.
  *
  * Environment (FORMAT.md "The actors' environment"): umask 022; SIGPIPE is
  * ignored (Node does so at start-up); the supplementary groups were emptied
  * by libuv when the driver set the uid/gid.
  */
 
-import { readFileSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { IpcError } from '../errors.js';
-import { openNative } from '../native/index.js';
-import type { CallState, FromAgent, ToAgent } from './agent-protocol.js';
-import { callStates, signatureOf, type Signature } from './agent-threads.js';
+import { threadId, threadSelf } from '../native/here.js';
+import type { FromMain, ToMain } from './agent-protocol.js';
 import { newActorState, runOp } from './ops.js';
 
-interface Pending {
-  signature: Signature | undefined;
-  controller: AbortController;
-}
-
-const channel = process.send?.bind(process);
-if (channel === undefined) {
-  process.stderr.write('agent: run only by the native conformance driver (it needs an IPC channel)\n');
-  process.exit(2);
-}
-
-function send(message: FromAgent): void {
-  // The driver may be gone (it killed us, or died): nothing is left to tell.
-  if (process.connected) channel!(message);
-}
-
 process.umask(0o022);
-// The driver is gone: an actor never outlives its runner.
-process.on('disconnect', () => process.exit(1));
 
-const self = openNative().self();
+const self = threadSelf();
 const state = newActorState();
-const pending = new Map<number, Pending>();
+const channelModule = import.meta.url.endsWith('.ts') ? './agent-channel.ts' : './agent-channel.js';
+const channel = new Worker(new URL(channelModule, import.meta.url));
 
-function start(id: number, op: string, args: unknown[]): void {
-  const controller = new AbortController();
-  pending.set(id, { signature: signatureOf(op, args), controller });
+function tell(message: FromMain): void {
+  try {
+    channel.postMessage(message);
+  } catch (error) {
+    // A result structured clone cannot carry (a bug in the op's normalization).
+    if (message.t !== 'done') throw error;
+    const e = error instanceof Error ? error : new Error(String(error));
+    channel.postMessage({ t: 'fault', id: message.id, name: e.name, message: e.message } satisfies FromMain);
+  }
+}
+
+/** Runs one call on this thread: a blocking one sleeps here until it ends or the channel thread interrupts it. */
+function run(id: number, op: string, args: unknown[]): void {
   let result: Promise<unknown>;
   try {
-    result = runOp(self, op, args, state, { signal: controller.signal });
+    result = runOp(self, op, args, state);
   } catch (error) {
     result = Promise.reject(error);
   }
   result.then(
-    (value) => answer(id, { t: 'done', id, ok: true, value }),
+    (value) => tell({ t: 'done', id, ok: true, value }),
     (error: unknown) => {
-      if (error instanceof IpcError) answer(id, { t: 'done', id, ok: false, errno: error.errno });
-      else answer(id, fault(id, error));
+      if (error instanceof IpcError) {
+        tell({ t: 'done', id, ok: false, errno: error.errno });
+      } else {
+        const e = error instanceof Error ? error : new Error(String(error));
+        tell({ t: 'fault', id, name: e.name, message: e.message });
+      }
     },
   );
 }
 
-/** The call's last word: it is no longer pending for probes that follow. */
-function answer(id: number, message: FromAgent): void {
-  pending.delete(id);
-  try {
-    send(message);
-  } catch (error) {
-    // A result the structured clone cannot carry (a bug in the op's normalization).
-    send(fault(id, error));
-  }
-}
-
-function fault(id: number, error: unknown): FromAgent {
-  const e = error instanceof Error ? error : new Error(String(error));
-  return { t: 'fault', id, name: e.name, message: e.message };
-}
-
-function states(ids: number[]): Record<number, CallState> {
-  const asked = ids.flatMap((id) => {
-    const p = pending.get(id);
-    return p === undefined ? [] : [{ id, signature: p.signature }];
-  });
-  return callStates(asked);
-}
-
-process.on('message', (message: ToAgent) => {
-  switch (message.t) {
-    case 'call':
-      start(message.id, message.op, message.args);
-      break;
-    case 'interrupt': {
-      const p = pending.get(message.id);
-      p?.controller.abort(new Error('interrupted by the conformance runner'));
-      send({ t: 'interrupted', id: message.id, found: p !== undefined });
-      break;
-    }
-    case 'probe':
-      send({ t: 'sleeping', seq: message.seq, states: states(message.ids) });
-      break;
-    case 'exit':
-      process.exit(0);
-  }
+channel.on('message', (message: ToMain) => {
+  if (message.t === 'call') run(message.id, message.op, message.args);
+  else process.exit(message.code);
 });
 
-/** Uid, gid and groups as the kernel sees them, so the driver can check the spawn options took. */
-function credentials(): { uid: number; gid: number; groups: number[] } {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const field = (name: string) => (status.match(new RegExp(`^${name}:[ \\t]*(.*)$`, 'm'))?.[1] ?? '').trim();
-  const groups = field('Groups');
-  return {
-    uid: Number(field('Uid').split(/\s+/)[1]),
-    gid: Number(field('Gid').split(/\s+/)[1]),
-    groups: groups === '' ? [] : groups.split(/\s+/).map(Number),
-  };
-}
+// The channel thread is how the driver reaches us: without it the actor is lost.
+channel.on('error', (error) => {
+  writeSync(2, `agent: channel thread failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
+channel.on('exit', (code) => process.exit(code === 0 ? 1 : code));
 
-send({ t: 'ready', pid: process.pid, ...credentials() });
+tell({ t: 'main', tid: threadId() });

@@ -1,8 +1,10 @@
 /**
  * NativeDriver: runs a scenario's actors as real child processes on this
  * machine's kernel. Each actor is an agent (agent.ts) started with
- * child_process.fork and the actor's uid/gid; calls, interrupts and exits
- * travel over the IPC channel (agent-protocol.ts).
+ * child_process.spawn and the actor's uid/gid; calls, interrupts and exits
+ * travel as frames over a socket that is the agent's descriptor 3
+ * (agent-protocol.ts), read by the agent's channel thread so that its main
+ * thread can sleep in a call.
  *
  * Credentials: an actor with `uid` gets that uid and `gid` (default: the
  * uid); libuv sets the gid, then the uid, and empties the supplementary
@@ -18,13 +20,11 @@
  * pending call is answered or settled, and fails after a bound (limits)
  * rather than hang.
  *
- * Known gap (threads): FORMAT.md has a runner make an actor's first call on
- * its main thread. The addon makes every blocking call on a pool thread of
- * its own and has no blocking call on the calling thread, so after a
- * pipelined receive (ipc/msg.c: pipelined_send() records the receiving
- * thread) msg_lrpid is that pool thread's TID, not the actor's pid. Closing
- * it needs the addon to block on the caller's thread (the agent's main
- * thread) while another thread of the agent keeps the channel.
+ * Threads (FORMAT.md): an agent makes a call on its main thread when that
+ * thread is free, else on another thread of its process, so an actor's
+ * first call is its main thread's, and msg_lrpid after a pipelined receive
+ * (ipc/msg.c: pipelined_send() records the receiving thread) is the actor's
+ * pid, as kref finds it.
  *
  * fork: Node cannot fork(2). The "child" is a new agent with the parent's
  * uid/gid. That equals a real fork only while actors hold no per-process
@@ -39,20 +39,22 @@
  *
  * Clean-up (close): kill every agent with SIGKILL and wait for it to be
  * reaped, then, from the runner's own process, IPC_RMID every id a msgget
- * of the run returned and every queue whose key lies in the run's window
- * (found with MSG_STAT_ANY over the indexes up to IPC_INFO's answer).
+ * or semget of the run returned and every queue or set whose key lies in
+ * the run's window (found with *_STAT_ANY over the indexes up to IPC_INFO's
+ * answer).
  * What it cannot do: a queue made by IPC_PRIVATE whose id never reached the
  * driver (its agent died between the syscall and the answer) is not found.
  */
 
-import { fork as forkProcess, type ChildProcess } from 'node:child_process';
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Process } from '../api.js';
-import { IPC_CREAT, IPC_INFO, IPC_PRIVATE, IPC_RMID, MSG_COPY, MSG_STAT_ANY } from '../constants.js';
+import { IPC_CREAT, IPC_INFO, IPC_PRIVATE, IPC_RMID, MSG_COPY, MSG_STAT_ANY, SEM_STAT_ANY } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { openNative } from '../native/index.js';
 import { agentCommand } from './agent-launch.js';
-import type { CallState, FromAgent, ToAgent } from './agent-protocol.js';
+import { frame, FrameReader, type CallState, type FromAgent, type ToAgent } from './agent-protocol.js';
 import type { ActorSpec, CallHandle, Driver, DriverOptions, Outcome } from './driver.js';
 import { SUPPORTED_OPS, UnsupportedOp } from './ops.js';
 
@@ -131,7 +133,13 @@ class Agent {
   stateAtExit: AgentState | undefined;
   stderr = '';
 
-  constructor(readonly name: string, readonly spec: ActorSpec, readonly child: ChildProcess, private readonly answerMs: number) {
+  constructor(
+    readonly name: string,
+    readonly spec: ActorSpec,
+    readonly child: ChildProcess,
+    private readonly channel: Socket,
+    private readonly answerMs: number,
+  ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitStatus = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
@@ -151,7 +159,8 @@ class Agent {
   }
 
   send(message: ToAgent): void {
-    this.child.send(message);
+    // A dead agent's socket is closed: its death is reported through 'exit', not here.
+    if (!this.channel.destroyed) this.channel.write(frame(message));
   }
 
   /** Sends and waits for the answer the agent gives under `key`; rejects on its death or silence. */
@@ -189,12 +198,27 @@ class Agent {
   }
 }
 
+/** The ids each kind's get call returned during the run. */
+interface Created {
+  msgget: Set<number>;
+  semget: Set<number>;
+}
+
+/** How close() finds and removes one kind's objects. */
+interface Kind {
+  name: string;
+  ids: ReadonlySet<number>;
+  rmid(id: number): unknown;
+  highest(): number;
+  statAny(index: number): { id: number; key: number };
+}
+
 export class NativeDriver implements Driver {
   readonly backend = 'native' as const;
   private readonly agents = new Map<string, Agent>();
   private readonly calls = new Map<number, NativeCall>();
-  /** Every id a msgget of this run returned: removed in close(). */
-  private readonly ids = new Set<number>();
+  /** Every id a msgget / semget of this run returned: removed in close(). */
+  private readonly created: Created = { msgget: new Set(), semget: new Set() };
   private options: DriverOptions | undefined;
   private nextId = 1;
   private nextSeq = 1;
@@ -308,9 +332,9 @@ export class NativeDriver implements Driver {
       this.abandon(agent);
     }));
     try {
-      this.removeQueues(errors);
+      this.removeObjects(errors);
     } catch (error) {
-      errors.push(`removing the run's queues: ${error instanceof Error ? error.message : String(error)}`);
+      errors.push(`removing the run's objects: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (errors.length > 0) throw new Error(`close: ${errors.join('; ')}`);
   }
@@ -346,11 +370,9 @@ export class NativeDriver implements Driver {
     delete env.NODE_OPTIONS;
     let child: ChildProcess;
     try {
-      child = forkProcess(command.modulePath, [], {
-        execPath: process.execPath,
-        execArgv: command.execArgv,
-        serialization: 'advanced',
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Descriptor 3: a socketpair end, the agent's channel (agent-protocol.ts).
+      child = spawnProcess(process.execPath, [...command.execArgv, command.modulePath], {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
         cwd: '/',
         env,
         ...credentials,
@@ -359,12 +381,25 @@ export class NativeDriver implements Driver {
       // libuv fails setuid/setgid (EPERM for a runner that is not root) synchronously.
       throw new Error(`actor ${name} could not be started with ${JSON.stringify(credentials)}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const agent = new Agent(name, spec, child, this.limits.answerMs);
+    const channel = child.stdio[3] as Socket;
+    const agent = new Agent(name, spec, child, channel, this.limits.answerMs);
     this.agents.set(name, agent);
     child.on('error', (error) => {
       if (!agent.leaving) this.fail(new Error(`actor ${name}: ${error.message}`));
     });
-    child.on('message', (message: FromAgent) => this.onMessage(agent, message));
+    const reader = new FrameReader();
+    channel.on('data', (chunk: Buffer) => {
+      let messages: unknown[];
+      try {
+        messages = reader.push(chunk);
+      } catch (error) {
+        if (!agent.leaving) this.fail(new Error(`actor ${name}: ${error instanceof Error ? error.message : String(error)}`));
+        return;
+      }
+      for (const message of messages) this.onMessage(agent, message as FromAgent);
+    });
+    // Reset or closed: the agent died, which its 'exit' reports.
+    channel.on('error', () => {});
     child.once('exit', () => {
       if (agent.leaving || agent.stateAtExit !== 'running') return;
       // Give stderr's last chunk a turn to arrive before the report quotes it.
@@ -418,7 +453,7 @@ export class NativeDriver implements Driver {
         const call = this.calls.get(message.id);
         if (call === undefined || call.outcome !== undefined) return;
         agent.pending.delete(call.id);
-        if (message.ok && call.op === 'msgget' && typeof message.value === 'number') this.ids.add(message.value);
+        if (message.ok && typeof message.value === 'number') this.created[call.op as keyof Created]?.add(message.value);
         call.settle(message.ok ? { ok: true, value: message.value } : { ok: false, errno: message.errno });
         return;
       }
@@ -471,32 +506,62 @@ export class NativeDriver implements Driver {
     agent.pending.clear();
   }
 
-  private removeQueues(errors: string[]): void {
+  /**
+   * Removes every queue and semaphore set the run made: the ids its gets
+   * returned, and whatever has a key in the run's window (found with
+   * *_STAT_ANY, which needs no permission, over the indexes up to what
+   * IPC_INFO answers as the highest in use).
+   */
+  private removeObjects(errors: string[]): void {
     const self = this.runner();
-    const remove = (id: number) => {
-      try {
-        self.msgctl(id, IPC_RMID);
-      } catch (error) {
-        // EINVAL: already removed (by the scenario or just now through its key).
-        if (!(error instanceof IpcError && error.errno === ERRNO.EINVAL)) {
-          errors.push(`msgctl(${id}, IPC_RMID): ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
-    };
-    for (const id of this.ids) remove(id);
+    // statAny answers an index's full id and key without a permission check.
+    const kinds: readonly Kind[] = [
+      {
+        name: 'msgctl',
+        ids: this.created.msgget,
+        rmid: (id) => self.msgctl(id, IPC_RMID),
+        highest: () => self.msgctl(0, IPC_INFO).result,
+        statAny: (index) => {
+          const st = self.msgctl(index, MSG_STAT_ANY);
+          return { id: st.result, key: st.msg_perm.key };
+        },
+      },
+      {
+        name: 'semctl',
+        ids: this.created.semget,
+        rmid: (id) => self.semctl(id, 0, IPC_RMID),
+        highest: () => self.semctl(0, 0, IPC_INFO).result,
+        statAny: (index) => {
+          const st = self.semctl(index, 0, SEM_STAT_ANY);
+          return { id: st.result, key: st.sem_perm.key };
+        },
+      },
+    ];
     const keyBase = this.options?.keyBase;
-    if (keyBase === undefined) return;
-    // IPC_INFO answers the highest index in use; MSG_STAT_ANY reads any index without a permission check.
-    const highest = self.msgctl(0, IPC_INFO).result;
-    for (let index = 0; index <= highest; index++) {
-      let found;
-      try {
-        found = self.msgctl(index, MSG_STAT_ANY);
-      } catch {
-        continue; // an unused index
+    for (const kind of kinds) {
+      const remove = (id: number) => {
+        try {
+          kind.rmid(id);
+        } catch (error) {
+          // EINVAL: already removed (by the scenario or just now through its key).
+          if (!(error instanceof IpcError && error.errno === ERRNO.EINVAL)) {
+            errors.push(`${kind.name}(${id}, IPC_RMID): ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
+      };
+      for (const id of kind.ids) remove(id);
+      if (keyBase === undefined) continue;
+      const highest = kind.highest();
+      for (let index = 0; index <= highest; index++) {
+        let found: { id: number; key: number };
+        try {
+          found = kind.statAny(index);
+        } catch {
+          continue; // an unused index
+        }
+        const k = found.key - keyBase;
+        if (k >= 1 && k <= KEY_SPAN) remove(found.id);
       }
-      const k = found.msg_perm.key - keyBase;
-      if (k >= 1 && k <= KEY_SPAN) remove(found.result);
     }
   }
 

@@ -52,14 +52,29 @@ export const CTL_SLOTS = 16;
 export interface RawAddon {
   /** Registers the function blocking calls settle through; answers the cancel signal's number. */
   setup(settle: Settle): number;
+  /** Whether pending calls keep the event loop alive (the thread-safe function is ref'd); off at load. */
+  keepAlive(on: boolean): void;
 
+  /**
+   * Numbers shared with the addon (its memory), slots as {@link IO} says:
+   * the *Io calls read their scalar arguments here, and every sync receive
+   * leaves its mtype here (NaN beyond 2^53: then lastMtype() has it). A store
+   * or load here costs next to nothing; each argument or result that crosses
+   * as a value costs a call into the engine, and a result that is not a
+   * small integer a heap number.
+   */
+  readonly io: Float64Array;
   msgget(key: number, msgflg: number): number;
   msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg: number): number;
-  /** -errno, or the length and mtype packed as {@link unpackReceived} reads them. */
+  /** msgsnd(io msqid, io type, data, io flags): the hot path's form, for an mtype that is a number. */
+  msgsndIo(data: Uint8Array): number;
+  /** The length written into buf (the mtype is in io), or -errno. */
   msgrcvInto(msqid: number, buf: Uint8Array, msgtyp: MType, msgflg: number): number;
-  /** A fresh copy of the text (its mtype is then lastMtype()'s), or -errno. */
+  /** msgrcvInto(io msqid, buf, io type, io flags): the hot path's form, for a msgtyp that is a number. */
+  msgrcvIntoIo(buf: Uint8Array): number;
+  /** A fresh copy of the text (the mtype is in io), or -errno. */
   msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg: number): Uint8Array | number;
-  /** The mtype of the last sync receive whose answer did not carry it. */
+  /** The mtype of the last sync receive, a bigint beyond 2^53. */
   lastMtype(): MType;
   /** The syscall's result or -errno; `buf` (length >= CTL_SLOTS) per STAT / INFO / SET. */
   msgctl(msqid: number, cmd: number, buf: Float64Array): number;
@@ -68,6 +83,25 @@ export interface RawAddon {
   msgsndStart(msqid: number, mtype: MType, data: Uint8Array, msgflg: number): number;
   /** Starts a msgrcv on a worker thread; answers its handle. */
   msgrcvStart(msqid: number, msgsz: number, msgtyp: MType, msgflg: number): number;
+
+  /**
+   * msgsnd that sleeps on the calling thread while the queue is full (unless
+   * IPC_NOWAIT): this thread's event loop stops meanwhile. 0 or -errno.
+   */
+  msgsndHere(msqid: number, mtype: MType, data: Uint8Array, msgflg: number): number;
+  /**
+   * msgrcv that sleeps on the calling thread until a message matches (unless
+   * IPC_NOWAIT). A fresh copy of the text (the mtype is in io), or -errno.
+   */
+  msgrcvHere(msqid: number, msgsz: number, msgtyp: MType, msgflg: number): Uint8Array | number;
+  /**
+   * Interrupts the *Here call thread `tid` of this process sleeps in, as a
+   * signal whose handler runs would: it returns -EINTR (or what it had already
+   * done). Answers whether that thread has such a call.
+   */
+  interruptThread(tid: number): boolean;
+  /** The calling thread's id (gettid): what interruptThread names. */
+  threadId(): number;
 
   /** Asks a pending call to stop; it still settles, with -EINTR or with what it did. */
   cancel(handle: number): boolean;
@@ -80,17 +114,17 @@ export interface RawAddon {
   stats(): PoolStats;
 }
 
-const TWO_32 = 2 ** 32;
-
 /**
- * msgrcvInto's answer (>= 0): 2^32 * mtype + length while 1 <= mtype < 2^21
- * (one call answers both on the hot path), else the length alone and the
- * mtype is lastMtype()'s. Lengths stay below 2^31.
+ * The slots of `io` (native/addon.h kIo*). In, for the *Io calls: msqid,
+ * type (the mtype sent or the msgtyp asked for, a safe integer) and flags.
+ * Out, after any sync receive: mtype.
  */
-export function unpackReceived(raw: RawAddon, answer: number): { mtype: MType; length: number } {
-  if (answer < TWO_32) return { mtype: raw.lastMtype(), length: answer };
-  const mtype = Math.floor(answer / TWO_32);
-  return { mtype, length: answer - mtype * TWO_32 };
+export const IO = { msqid: 0, type: 1, flags: 2, mtype: 3 } as const;
+
+/** The mtype the last sync receive left: from io, or lastMtype() beyond 2^53. */
+export function receivedMtype(raw: RawAddon): MType {
+  const mtype = raw.io[IO.mtype]!;
+  return mtype === mtype ? mtype : raw.lastMtype();
 }
 
 export function isRawErrno(error: unknown): error is RawErrno {

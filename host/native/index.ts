@@ -7,7 +7,8 @@
 import type { Process } from '../api.js';
 import { loadAddon } from './load.js';
 import { MsgCalls } from './msg.js';
-import { NativeProcess } from './process.js';
+import { NativeProcess, type NativeCalls } from './process.js';
+import { rawSem, SemCalls } from './sem.js';
 import { BlockingCalls } from './wait.js';
 
 /** The real kernel, as seen by this process. */
@@ -18,12 +19,22 @@ export interface NativeKernel {
 }
 
 let kernel: NativeKernel | undefined;
+let calls: NativeCalls | undefined;
+
+/** The calls of this thread's addon instance, one object per kind, made once. */
+export function nativeCalls(): NativeCalls {
+  if (calls === undefined) {
+    const raw = loadAddon();
+    const blocking = new BlockingCalls(raw);
+    calls = { msg: new MsgCalls(raw, blocking), sem: new SemCalls(rawSem(raw), blocking) };
+  }
+  return calls;
+}
 
 /** The real kernel (Linux only); throws an Error that explains why when the addon is not there. */
 export function openNative(): NativeKernel {
   if (kernel !== undefined) return kernel;
-  const raw = loadAddon();
-  const me = new NativeProcess(new MsgCalls(raw, new BlockingCalls(raw)));
+  const me = new NativeProcess(nativeCalls());
   kernel = { backend: 'native', self: () => me };
   return kernel;
 }

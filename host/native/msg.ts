@@ -8,6 +8,10 @@
  * that would block (EAGAIN for msgsnd, ENOMSG for msgrcv) goes to a worker
  * thread. That probe changes no answer: MSG_COPY, the one flag whose
  * meaning depends on IPC_NOWAIT, skips it.
+ *
+ * The *Here forms sleep on the calling thread instead (native/here.h), for
+ * a caller whose calls must be made by that very thread (the conformance
+ * agent's main thread: Linux records the thread after a pipelined receive).
  */
 
 import type {
@@ -17,9 +21,19 @@ import {
   IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_INFO, MSG_STAT, MSG_STAT_ANY,
 } from '../constants.js';
 import { ERRNO, IpcError, check } from '../errors.js';
-import { bytes, callOptions, flags, int, mtype as longArg, size } from '../validate.js';
-import { CTL_SLOTS, INFO, SET, STAT, unpackReceived, type RawAddon } from './addon.js';
+import { bytes, callOptions, flags, int, mtype as longArg, size, unsigned32 } from '../validate.js';
+import { CTL_SLOTS, INFO, IO, receivedMtype, SET, STAT, type RawAddon } from './addon.js';
 import type { BlockingCalls } from './wait.js';
+
+/**
+ * validate.bytes() with its common case first: a non-empty Uint8Array is
+ * never detached, so it needs no more. `.length`, not `.byteLength`: Node
+ * 20's optimizing compiler inlines only the former (the latter costs a call,
+ * ~10 ns, on every send and receive).
+ */
+function bytesArg(name: string, value: unknown): Uint8Array {
+  return value instanceof Uint8Array && value.length !== 0 ? value : bytes(name, value);
+}
 
 /** A C long argument: a safe integer number stays a number (no BigInt on the hot path). */
 function typeArg(name: string, value: unknown): MType {
@@ -28,18 +42,39 @@ function typeArg(name: string, value: unknown): MType {
 
 const resolved = Promise.resolve();
 
+/** callOptions() plus `ref`, which only the native backend reads. */
+function blockingOptions(opts: unknown): CallOptions {
+  const options = callOptions(opts);
+  if (options.ref !== undefined && typeof options.ref !== 'boolean') throw new TypeError('options.ref must be a boolean');
+  return options;
+}
+
 export class MsgCalls {
   private readonly ctl = new Float64Array(CTL_SLOTS);
+  /** The addon's shared numbers (addon.ts IO): the hot paths' arguments and every sync receive's mtype. */
+  private readonly io: Float64Array;
 
-  constructor(private readonly raw: RawAddon, private readonly calls: BlockingCalls) {}
+  constructor(private readonly raw: RawAddon, private readonly calls: BlockingCalls) {
+    this.io = raw.io;
+  }
 
   msgget(key: number, msgflg?: number): number {
     return check(this.raw.msgget(int('key', key), flags('msgflg', msgflg)), 'msgget');
   }
 
   msgsndSync(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number): void {
-    const rc = this.raw.msgsnd(int('msqid', msqid), typeArg('mtype', mtype), bytes('data', data), flags('msgflg', msgflg));
+    const rc = this.send(int('msqid', msqid), typeArg('mtype', mtype), bytesArg('data', data), flags('msgflg', msgflg));
     if (rc < 0) throw new IpcError(-rc, 'msgsnd');
+  }
+
+  /** One msgsnd with IPC_NOWAIT, of validated arguments: 0 or -errno. A number mtype goes through io. */
+  private send(id: number, type: MType, text: Uint8Array, flag: number): number {
+    if (typeof type !== 'number') return this.raw.msgsnd(id, type, text, flag);
+    const io = this.io;
+    io[IO.msqid] = id;
+    io[IO.type] = type;
+    io[IO.flags] = flag;
+    return this.raw.msgsndIo(text);
   }
 
   msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number, opts?: CallOptions): Promise<void> {
@@ -47,13 +82,13 @@ export class MsgCalls {
     try {
       id = int('msqid', msqid);
       type = typeArg('mtype', mtype);
-      text = bytes('data', data);
+      text = bytesArg('data', data);
       flag = flags('msgflg', msgflg);
-      options = callOptions(opts);
+      options = blockingOptions(opts);
     } catch (error) {
       return Promise.reject(error);
     }
-    const rc = this.raw.msgsnd(id, type, text, flag);
+    const rc = this.send(id, type, text, flag);
     if (rc === 0) return resolved;
     if (rc !== -ERRNO.EAGAIN || (flag & IPC_NOWAIT) !== 0) return Promise.reject(new IpcError(-rc, 'msgsnd'));
     const early = wouldSleep(options, 'msgsnd');
@@ -64,13 +99,27 @@ export class MsgCalls {
   msgrcvSync(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number): Message {
     const got = this.raw.msgrcv(int('msqid', msqid), size('msgsz', msgsz), typeArg('msgtyp', msgtyp), flags('msgflg', msgflg));
     if (typeof got === 'number') throw new IpcError(-got, 'msgrcv');
-    return { mtype: this.raw.lastMtype(), data: got };
+    return { mtype: receivedMtype(this.raw), data: got };
   }
 
   msgrcvInto(msqid: number, buf: Uint8Array, msgtyp: MType, msgflg?: number): Received {
-    const answer = this.raw.msgrcvInto(int('msqid', msqid), bytes('buf', buf), typeArg('msgtyp', msgtyp), flags('msgflg', msgflg));
-    if (answer < 0) throw new IpcError(-answer, 'msgrcv');
-    return unpackReceived(this.raw, answer);
+    const id = int('msqid', msqid);
+    const into = bytesArg('buf', buf);
+    const type = typeArg('msgtyp', msgtyp);
+    const flag = flags('msgflg', msgflg);
+    const io = this.io;
+    let length: number;
+    if (typeof type === 'number') {
+      io[IO.msqid] = id;
+      io[IO.type] = type;
+      io[IO.flags] = flag;
+      length = this.raw.msgrcvIntoIo(into);
+    } else {
+      length = this.raw.msgrcvInto(id, into, type, flag);
+    }
+    if (length < 0) throw new IpcError(-length, 'msgrcv');
+    const mtype = io[IO.mtype]!;
+    return { mtype: mtype === mtype ? mtype : this.raw.lastMtype(), length };
   }
 
   msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number, opts?: CallOptions): Promise<Message> {
@@ -80,14 +129,14 @@ export class MsgCalls {
       max = size('msgsz', msgsz);
       type = typeArg('msgtyp', msgtyp);
       flag = flags('msgflg', msgflg);
-      options = callOptions(opts);
+      options = blockingOptions(opts);
     } catch (error) {
       return Promise.reject(error);
     }
     const nowait = (flag & IPC_NOWAIT) !== 0;
     if (nowait || (flag & MSG_COPY) === 0) {
       const got = this.raw.msgrcv(id, max, type, flag);
-      if (typeof got !== 'number') return Promise.resolve({ mtype: this.raw.lastMtype(), data: got });
+      if (typeof got !== 'number') return Promise.resolve({ mtype: receivedMtype(this.raw), data: got });
       if (got !== -ERRNO.ENOMSG || nowait) return Promise.reject(new IpcError(-got, 'msgrcv'));
       const early = wouldSleep(options, 'msgrcv');
       if (early !== undefined) return Promise.reject(early);
@@ -95,6 +144,43 @@ export class MsgCalls {
     return this.calls.run('msgrcv', () => this.raw.msgrcvStart(id, max, type, flag), options).then(
       (outcome) => ({ mtype: outcome.mtype!, data: outcome.data! }),
     );
+  }
+
+  /**
+   * msgsnd that sleeps on the calling thread while the queue is full; another
+   * thread ends the sleep with interruptThread (EINTR). `opts.signal` counts
+   * only if already aborted (no JavaScript runs on this thread while it
+   * sleeps); `opts.timeout` cannot be kept here, so it is refused.
+   */
+  msgsndHere(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number, opts?: CallOptions): void {
+    const id = int('msqid', msqid);
+    const type = typeArg('mtype', mtype);
+    const text = bytesArg('data', data);
+    const flag = flags('msgflg', msgflg);
+    const options = hereOptions(opts);
+    if (options.signal?.aborted && (flag & IPC_NOWAIT) === 0) {
+      const rc = this.raw.msgsnd(id, type, text, flag);
+      if (rc === -ERRNO.EAGAIN) throw new IpcError(ERRNO.EINTR, 'msgsnd', { cause: options.signal.reason });
+      if (rc < 0) throw new IpcError(-rc, 'msgsnd');
+      return;
+    }
+    const rc = this.raw.msgsndHere(id, type, text, flag);
+    if (rc < 0) throw new IpcError(-rc, 'msgsnd');
+  }
+
+  /** msgrcv that sleeps on the calling thread until a message matches; as msgsndHere for `opts`. */
+  msgrcvHere(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number, opts?: CallOptions): Message {
+    const id = int('msqid', msqid);
+    const max = size('msgsz', msgsz);
+    const type = typeArg('msgtyp', msgtyp);
+    const flag = flags('msgflg', msgflg);
+    const options = hereOptions(opts);
+    // MSG_COPY's meaning depends on IPC_NOWAIT: without it the kernel answers EINVAL at once, never sleeping.
+    const probe = options.signal?.aborted && (flag & (IPC_NOWAIT | MSG_COPY)) === 0;
+    const got = probe ? this.raw.msgrcv(id, max, type, flag) : this.raw.msgrcvHere(id, max, type, flag);
+    if (typeof got !== 'number') return { mtype: receivedMtype(this.raw), data: got };
+    if (probe && got === -ERRNO.ENOMSG) throw new IpcError(ERRNO.EINTR, 'msgrcv', { cause: options.signal!.reason });
+    throw new IpcError(-got, 'msgrcv');
   }
 
   msgctl(msqid: number, cmd: number, buf?: MsqidSet): number | MsqidDs | WithResult<MsqidDs> | WithResult<MsgInfo> {
@@ -160,10 +246,11 @@ export class MsgCalls {
    */
   private set(id: number, buf: MsqidSet | undefined): 0 {
     if (typeof buf !== 'object' || buf === null) throw new TypeError(`msgctl IPC_SET needs a buf object, got ${buf === null ? 'null' : typeof buf}`);
+    // uid_t, gid_t and mode_t are unsigned: (uid_t)-1 reaches the kernel, which answers EINVAL.
     const want = {
-      uid: buf.uid === undefined ? undefined : int('buf.uid', buf.uid),
-      gid: buf.gid === undefined ? undefined : int('buf.gid', buf.gid),
-      mode: buf.mode === undefined ? undefined : int('buf.mode', buf.mode),
+      uid: buf.uid === undefined ? undefined : unsigned32('buf.uid', buf.uid),
+      gid: buf.gid === undefined ? undefined : unsigned32('buf.gid', buf.gid),
+      mode: buf.mode === undefined ? undefined : unsigned32('buf.mode', buf.mode),
       qbytes: buf.msg_qbytes === undefined ? undefined : size('buf.msg_qbytes', buf.msg_qbytes),
     };
     const c = this.ctl;
@@ -188,6 +275,13 @@ export class MsgCalls {
     if (rc === -ERRNO.EACCES && this.raw.msgctl(id, MSG_STAT_ANY, this.ctl) === id) return;
     throw new IpcError(-rc, 'msgctl');
   }
+}
+
+/** The options of a *Here call: no timer can fire while its thread sleeps, so `timeout` is refused. */
+function hereOptions(opts: unknown): CallOptions {
+  const options = blockingOptions(opts);
+  if (options.timeout !== undefined) throw new TypeError('options.timeout cannot be kept by a call that sleeps on the calling thread');
+  return options;
 }
 
 /** api.ts: an already aborted signal fails a call that would sleep with EINTR; a 0 ms timeout with EAGAIN. */

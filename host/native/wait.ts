@@ -9,15 +9,17 @@
  * the thread has left the kernel, with EINTR — or resolves, if the call
  * completed first (a message it took is delivered, never dropped).
  *
- * Exit: pending calls never keep the event loop alive (the addon's
- * thread-safe function is unreferenced, timers are unref'd). When the loop
- * runs dry ('beforeExit'), every call is taken out of the kernel (quiesce),
- * anything that completed meanwhile is settled, and the held calls go back
- * into the kernel only if the loop then goes on (an unref'd immediate runs
- * only then). So at exit no call sits in the kernel, where a message it took
- * would be lost with the process. process.exit() skips 'beforeExit': its
- * 'exit' listener quiesces too, but results not yet settled then are lost,
- * as a C program's would be.
+ * Exit: a pending call keeps the event loop alive unless it was started
+ * with `ref: false` (api.ts), as a pending socket read does: the addon's
+ * thread-safe function is ref'd while at least one such call is pending,
+ * and a call's `timeout` timer is ref'd or not as the call is. When the loop
+ * runs dry ('beforeExit', so only unref'd calls are pending), every call is
+ * taken out of the kernel (quiesce), anything that completed meanwhile is
+ * settled, and the held calls go back into the kernel only if the loop then
+ * goes on (an unref'd immediate runs only then). So at exit no call sits in
+ * the kernel, where a message it took would be lost with the process.
+ * process.exit() skips 'beforeExit': its 'exit' listener quiesces too, but
+ * results not yet settled then are lost, as a C program's would be.
  */
 
 import type { CallOptions, MType } from '../api.js';
@@ -35,6 +37,8 @@ interface Pending {
   readonly syscall: string;
   readonly resolve: (outcome: Outcome) => void;
   readonly reject: (error: unknown) => void;
+  /** It holds the process (counted in `held`). */
+  readonly ref: boolean;
   signal?: AbortSignal;
   onAbort?: () => void;
   timer?: NodeJS.Timeout;
@@ -54,6 +58,8 @@ function rawError(error: unknown): unknown {
 
 export class BlockingCalls {
   private readonly pending = new Map<number, Pending>();
+  /** Pending calls that hold the process; the addon keeps the loop alive while > 0. */
+  private held = 0;
 
   constructor(private readonly raw: RawAddon) {
     raw.setup(this.settle);
@@ -73,8 +79,9 @@ export class BlockingCalls {
       return Promise.reject(rawError(error));
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const call: Pending = { syscall, resolve, reject };
+      const call: Pending = { syscall, resolve, reject, ref: opts.ref !== false };
       this.pending.set(handle, call);
+      if (call.ref && this.held++ === 0) this.raw.keepAlive(true);
       const { signal, timeout } = opts;
       if (signal !== undefined) {
         call.signal = signal;
@@ -91,7 +98,7 @@ export class BlockingCalls {
       if (left > 0) this.arm(handle, call, deadline, left);
       else this.stop(handle, 'timeout', undefined);
     }, Math.min(wait, MAX_TIMER));
-    call.timer.unref();
+    if (!call.ref) call.timer.unref();
   }
 
   private stop(handle: number, why: 'abort' | 'timeout', reason: unknown): void {
@@ -107,6 +114,7 @@ export class BlockingCalls {
     const call = this.pending.get(handle);
     if (call === undefined) return;
     this.pending.delete(handle);
+    if (call.ref && --this.held === 0) this.raw.keepAlive(false);
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
     if (result >= 0) {
@@ -122,10 +130,11 @@ export class BlockingCalls {
   };
 
   private readonly onBeforeExit = (): void => {
+    // The loop ran dry, so every pending call is an unref'd one.
     if (this.pending.size === 0) return;
-    const held = this.raw.quiesce();
+    const parked = this.raw.quiesce();
     this.raw.drain();
-    if (held > 0) setImmediate(this.resume).unref();
+    if (parked > 0) setImmediate(this.resume).unref();
   };
 
   private readonly resume = (): void => {

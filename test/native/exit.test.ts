@@ -1,15 +1,17 @@
 /**
- * Pending calls and the end of a process: they never keep it alive, never
- * crash it on the way out, and a call held out of the kernel when the loop
- * ran dry goes back in if the program carries on. Each case runs in a child
- * node; its exit code and output are the evidence. Also the permission
- * cases, which need a process that is not root.
+ * Pending calls and the end of a process: a call keeps it alive as a pending
+ * socket read does, unless started with `ref: false`; an unref'd call never
+ * crashes it on the way out nor takes a message that would be lost with it,
+ * and a call held out of the kernel when the loop ran dry goes back in if
+ * the program carries on. Each case runs in a child node; its exit code and
+ * output are the evidence. Also the permission cases, which need a process
+ * that is not root.
  */
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IPC_SET, IPC_STAT } from '../../host/constants.js';
 import { runChild, spawned } from './child.js';
-import { ipcsQueues, leakedSince, native, queue, self, titled, track } from './helpers.js';
+import { bytes, ipcsQueues, leakedSince, native, queue, self, titled, track } from './helpers.js';
 
 describe.skipIf(native.unavailable !== undefined)(titled('native calls at process exit'), () => {
   let before: Map<number, unknown>;
@@ -17,19 +19,85 @@ describe.skipIf(native.unavailable !== undefined)(titled('native calls at proces
     before = ipcsQueues();
   });
 
-  it('a process with 10 pending receives exits by itself, with code 0', async () => {
+  it('a top-level await of a receive waits for its message, which comes 300 ms later (no exit code 13)', async () => {
+    using q = queue();
+    const pending = runChild(`
+      const me = openNative().self();
+      const q = Number(process.argv[2]);
+      const m = await me.msgrcv(q, 8192, 0);
+      console.log('got', m.mtype, new TextDecoder().decode(m.data));
+    `, { args: [String(q.id)] });
+    await new Promise((r) => setTimeout(r, 300));
+    self().msgsndSync(q.id, 4, bytes('late'));
+    const child = await pending;
+    expect(child).toMatchObject({ code: 0, signal: null, stdout: 'got 4 late\n', stderr: '' });
+    expect(self().msgctl(q.id, IPC_STAT).msg_qnum).toBe(0);
+  });
+
+  it('a pending send holds the process too, until a receive makes room', async () => {
+    using q = queue();
+    self().msgctl(q.id, IPC_SET, { msg_qbytes: 1 });
+    self().msgsndSync(q.id, 1, bytes('x'));
+    const pending = runChild(`
+      const me = openNative().self();
+      const q = Number(process.argv[2]);
+      me.msgsnd(q, 2, new TextEncoder().encode('y')).then(() => console.log('sent'));
+    `, { args: [String(q.id)] });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(self().msgrcvSync(q.id, 1, 0).data).toEqual(bytes('x'));
+    const child = await pending;
+    expect(child).toMatchObject({ code: 0, signal: null, stdout: 'sent\n', stderr: '' });
+    expect(self().msgrcvSync(q.id, 1, 0)).toEqual({ mtype: 2, data: bytes('y') });
+  });
+
+  it('aborting or timing out the only ref\'d call lets the process exit', async () => {
     using q = queue();
     const child = await runChild(`
       const me = openNative().self();
       const q = Number(process.argv[2]);
-      for (let i = 0; i < 10; i++) me.msgrcv(q, 64, 0).then(() => console.log('unexpected message'));
+      const c = new AbortController();
+      // Its long timer (ref'd, as the call is) goes with it once it settles.
+      const aborted = me.msgrcv(q, 64, 0, 0, { signal: c.signal, timeout: 2 ** 40 }).catch((e) => console.log(e.code));
+      setTimeout(() => c.abort(), 50);
+      await aborted;
+      await me.msgrcv(q, 64, 0, 0, { timeout: 60 }).catch((e) => console.log(e.code));
+    `, { args: [String(q.id)] });
+    expect(child).toMatchObject({ code: 0, signal: null, stdout: 'EINTR\nEAGAIN\n', stderr: '' });
+    // Nobody is left asleep on the queue: a message sent now stays queued.
+    self().msgsndSync(q.id, 1, new Uint8Array(1));
+    expect(self().msgctl(q.id, IPC_STAT).msg_qnum).toBe(1);
+  });
+
+  it('with ref: false, 10 pending receives let the process exit at once with code 0, and take nothing', async () => {
+    using q = queue();
+    const child = await runChild(`
+      const me = openNative().self();
+      const q = Number(process.argv[2]);
+      for (let i = 0; i < 10; i++) me.msgrcv(q, 64, 0, 0, { ref: false }).then(() => console.log('unexpected message'));
       await new Promise((r) => setTimeout(r, 50));
       console.log('leaving with', 10, 'pending');
     `, { args: [String(q.id)] });
     expect(child).toMatchObject({ code: 0, signal: null, stdout: 'leaving with 10 pending\n', stderr: '' });
-    console.log(`exit with 10 pending receives: child ran ${child.ms.toFixed(0)} ms in all`);
+    console.log(`exit with 10 unref'd pending receives: child ran ${child.ms.toFixed(0)} ms in all`);
     // Nobody is left asleep on the queue: a message sent now stays queued.
     self().msgsndSync(q.id, 1, new Uint8Array(1));
+    expect(self().msgctl(q.id, IPC_STAT).msg_qnum).toBe(1);
+  });
+
+  it('one ref\'d receive holds the process beside unref\'d ones; at exit those take nothing', async () => {
+    using q = queue();
+    const pending = runChild(`
+      const me = openNative().self();
+      const q = Number(process.argv[2]);
+      for (let i = 0; i < 3; i++) me.msgrcv(q, 64, 2, 0, { ref: false }).then(() => console.log('unexpected message'));
+      const m = await me.msgrcv(q, 64, 1);
+      console.log('got', m.mtype);
+    `, { args: [String(q.id)] });
+    await new Promise((r) => setTimeout(r, 300));
+    self().msgsndSync(q.id, 1, bytes('one'));
+    const child = await pending;
+    expect(child).toMatchObject({ code: 0, signal: null, stdout: 'got 1\n', stderr: '' });
+    self().msgsndSync(q.id, 2, bytes('two'));
     expect(self().msgctl(q.id, IPC_STAT).msg_qnum).toBe(1);
   });
 
@@ -55,16 +123,29 @@ describe.skipIf(native.unavailable !== undefined)(titled('native calls at proces
     const child = await runChild(`
       const me = openNative().self();
       const q = Number(process.argv[2]);
-      me.msgrcv(q, 64, 0).then((m) => console.log('got', m.mtype, new TextDecoder().decode(m.data)));
+      me.msgrcv(q, 64, 0, 0, { ref: false }).then((m) => console.log('got', m.mtype, new TextDecoder().decode(m.data)));
+      const { readdirSync, readFileSync } = await import('node:fs');
+      // Whether a thread of ours sleeps in msgrcv (70) on q.
+      const inKernel = () => readdirSync('/proc/self/task').some((tid) => {
+        try {
+          const call = readFileSync('/proc/self/task/' + tid + '/syscall', 'utf8').split(' ');
+          return call[0] === '70' && BigInt(call[1]) === BigInt(q);
+        } catch { return false; }
+      });
       let once = true;
       process.on('beforeExit', () => {
         if (!once) return;
         once = false;
-        // The loop ran dry: the receive is out of the kernel now. Carry on, and send to it.
-        setTimeout(() => me.msgsndSync(q, 7, new TextEncoder().encode('late')), 30);
+        // The loop ran dry: the receive is out of the kernel now. Carry on until it is back, and send to it.
+        console.log('held', !inKernel());
+        const poll = () => {
+          if (inKernel()) me.msgsndSync(q, 7, new TextEncoder().encode('late'));
+          else setTimeout(poll, 1);
+        };
+        setTimeout(poll, 1);
       });
     `, { args: [String(q.id)] });
-    expect(child).toMatchObject({ code: 0, signal: null, stdout: 'got 7 late\n', stderr: '' });
+    expect(child).toMatchObject({ code: 0, signal: null, stdout: 'held true\ngot 7 late\n', stderr: '' });
     expect(self().msgctl(q.id, IPC_STAT).msg_qnum).toBe(0);
   });
 

@@ -5,11 +5,14 @@
  * instance of its own (process.dlopen again: a second addon state), so the
  * host's instance is not disturbed, and ids are drawn only from queues it
  * owns or ids that cannot name anyone's queue — random ids could remove or
- * drain other programs' queues.
+ * drain other programs' queues. The *Here calls sleep on this very thread
+ * when they would block: a worker thread interrupts whatever this thread
+ * sleeps in every millisecond (they then answer EINTR).
  */
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, IPC_RMID } from '../../host/constants.js';
 import type { RawAddon } from '../../host/native/addon.js';
@@ -53,6 +56,9 @@ function junk(): unknown[] {
   ];
 }
 
+/** The raw addon's functions (its `io` array is not one). */
+type Entry = { [K in keyof RawAddon]: RawAddon[K] extends (...args: never[]) => unknown ? K : never }[keyof RawAddon];
+
 /** Numbers that are plain small integers: flags, sizes, commands, types. */
 const SMALL = [0, 1, 2, 3, 11, 12, 13, 99, -1, 0o4000, 0o10000, 0o20000, 0o40000, 0o14000, 0o44000, 0o1600, 64, 8192, 8193];
 
@@ -68,6 +74,17 @@ describe.skipIf(native.unavailable !== undefined)(titled('native raw addon fuzz'
     raw = module.exports;
     expect(raw).not.toBe(createRequire(import.meta.url)(path));
   });
+
+  /** A thread that interrupts any *Here call this thread sleeps in, every millisecond, until terminated. */
+  function interrupter(): Worker {
+    const path = fileURLToPath(new URL('../../build/Release/ipcemu.node', import.meta.url));
+    return new Worker(`
+      const { workerData } = require('node:worker_threads');
+      const module = { exports: {} };
+      process.dlopen(module, workerData.path);
+      setInterval(() => module.exports.interruptThread(workerData.tid), 1);
+    `, { eval: true, workerData: { path, tid: raw.threadId() } });
+  }
 
   it('survives 30000 calls with random arguments, each answered or refused with a TypeError/RangeError', async () => {
     const seed = Date.now() >>> 0;
@@ -91,24 +108,40 @@ describe.skipIf(native.unavailable !== undefined)(titled('native raw addon fuzz'
     const settled: unknown[] = [];
     const settle = (...args: unknown[]) => { settled.push(args); };
 
-    const entries: Record<keyof RawAddon, () => unknown[]> = {
+    // The *Io calls read their scalars from raw.io: numbers only there (a store converts anything else).
+    const numbers = values.filter((v): v is number => typeof v === 'number');
+    const io = (...slots: number[][]) => {
+      slots.forEach((choices, slot) => { raw.io[slot] = pick(choices); });
+    };
+    const ioIds = () => [q, dead, -1, ...numbers.filter((v) => !Number.isInteger(v) || Math.abs(v) >= 2 ** 31)];
+    const entries: Record<Entry, () => unknown[]> = {
       setup: () => [random() < 0.7 ? settle : any()],
       msgget: () => [pick(keys), any()],
       msgsnd: () => [pick(ids()), any(), any(), any()],
       msgrcv: () => [pick(ids()), any(), any(), any()],
       msgrcvInto: () => [pick(ids()), any(), any(), any()],
+      msgsndIo: () => (io(ioIds(), [...SMALL, ...numbers], [...SMALL, ...numbers]), [any()]),
+      msgrcvIntoIo: () => (io(ioIds(), [...SMALL, ...numbers], [...SMALL, ...numbers]), [any()]),
       lastMtype: () => [],
       msgctl: () => [pick(ids()), any(), any()],
       msgsndStart: () => [pick(ids()), any(), any(), any()],
       msgrcvStart: () => [pick(ids()), any(), any(), any()],
+      msgsndHere: () => [pick(ids()), any(), any(), any()],
+      msgrcvHere: () => [pick(ids()), any(), any(), any()],
+      // Threads of this process only ever sleep here in the fuzz's own calls.
+      interruptThread: () => [random() < 0.5 ? raw.threadId() + Math.floor(random() * 4) : any()],
+      threadId: () => [],
+      keepAlive: () => [random() < 0.7 ? random() < 0.5 : any()],
       cancel: () => [random() < 0.5 ? Math.floor(random() * 64) : any()],
       quiesce: () => [],
       resume: () => [],
       drain: () => [],
       stats: () => [],
     };
-    const names = Object.keys(entries) as (keyof RawAddon)[];
-    const counts = { answered: 0, typeError: 0, rangeError: 0, errno: 0 };
+    const names = Object.keys(entries) as Entry[];
+    const counts = { answered: 0, typeError: 0, rangeError: 0, errno: 0, interruptedHere: 0 };
+    const waker = interrupter();
+    await new Promise((resolve, reject) => waker.once('online', resolve).once('error', reject));
     for (let i = 0; i < 30_000; i++) {
       const name = pick(names);
       let args = entries[name]();
@@ -118,6 +151,7 @@ describe.skipIf(native.unavailable !== undefined)(titled('native raw addon fuzz'
       try {
         const result = (raw[name] as (...a: unknown[]) => unknown)(...args);
         if (name === 'msgget' && typeof result === 'number' && result >= 0) created.add(track(result));
+        if ((name === 'msgsndHere' || name === 'msgrcvHere') && result === -4) counts.interruptedHere++;
         counts.answered++;
       } catch (error) {
         if (error instanceof TypeError) counts.typeError++;
@@ -130,10 +164,12 @@ describe.skipIf(native.unavailable !== undefined)(titled('native raw addon fuzz'
       if (i % 500 === 0 && raw.msgctl(q, 2, new Float64Array(16)) < 0) q = own();
       if (i % 2000 === 0) await new Promise((r) => setImmediate(r));
     }
+    await waker.terminate();
     console.log(`fuzz seed ${seed}:`, counts);
 
-    // Clean up: calls left sleeping end with the queues' removal.
+    // Clean up: calls left sleeping end with the queues' removal, and none holds the process.
     raw.setup(settle);
+    raw.keepAlive(false);
     raw.resume();
     for (const id of created) raw.msgctl(id, IPC_RMID, new Float64Array(16));
     const deadline = Date.now() + 5000;
@@ -143,7 +179,8 @@ describe.skipIf(native.unavailable !== undefined)(titled('native raw addon fuzz'
     // And the instance still works.
     const id = own();
     expect(raw.msgsnd(id, 5, new Uint8Array([1, 2]), 0)).toBe(0);
-    expect(raw.msgrcvInto(id, new Uint8Array(4), 0, 0)).toBe(5 * 2 ** 32 + 2);
+    expect(raw.msgrcvInto(id, new Uint8Array(4), 0, 0)).toBe(2);
+    expect(raw.io[3]).toBe(5);
     expect(raw.msgctl(id, IPC_RMID, new Float64Array(16))).toBe(0);
   });
 

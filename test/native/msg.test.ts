@@ -168,6 +168,12 @@ describe.skipIf(native.unavailable !== undefined)(titled('native message queues'
     const gone = new Uint8Array(4);
     structuredClone(gone.buffer, { transfer: [gone.buffer] });
     expect(() => p.msgsndSync(q.id, 1, gone)).toThrow(TypeError);
+    expect(() => p.msgrcvInto(q.id, gone, 0)).toThrow(TypeError);
+    await expect(p.msgsnd(q.id, 1, gone)).rejects.toThrow(TypeError);
+    // An empty view that is not detached is a zero-length text.
+    p.msgsndSync(q.id, 4, new Uint8Array(0));
+    expect(p.msgrcvInto(q.id, new Uint8Array(0), 0)).toEqual({ mtype: 4, length: 0 });
+    await expect(p.msgrcv(q.id, 10, 0, 0, { ref: 1 as unknown as boolean })).rejects.toThrow(TypeError);
   });
 
   it('IPC_STAT reports creation, sends and receives', () => {
@@ -206,6 +212,12 @@ describe.skipIf(native.unavailable !== undefined)(titled('native message queues'
     else throwsWith(() => p.msgctl(q.id, IPC_SET, { msg_qbytes: 16385 }), 'EPERM');
     expect(() => p.msgctl(q.id, IPC_SET, undefined as unknown as {})).toThrow(TypeError);
     expect(() => p.msgctl(q.id, IPC_SET, { mode: 'rw' as unknown as number })).toThrow(TypeError);
+    // uid_t and gid_t are unsigned: (uid_t)-1 reaches the kernel, which refuses it (ipc/util.c: ipc_update_perm, uid_valid).
+    throwsWith(() => p.msgctl(q.id, IPC_SET, { uid: -1 }), 'EINVAL');
+    throwsWith(() => p.msgctl(q.id, IPC_SET, { uid: 4294967295 }), 'EINVAL');
+    throwsWith(() => p.msgctl(q.id, IPC_SET, { gid: -1 }), 'EINVAL');
+    expect(() => p.msgctl(q.id, IPC_SET, { uid: 2 ** 32 })).toThrow(RangeError);
+    expect(p.msgctl(q.id, IPC_STAT).msg_perm).toMatchObject({ uid: 0, gid: 0 });
     throwsWith(() => p.msgctl(-1, IPC_SET, { mode: 0o600 }), 'EINVAL');
   });
 

@@ -196,7 +196,8 @@ describe.skipIf(native.unavailable !== undefined)(titled('native blocking calls'
   it('100 sleeping receives leave libuv\'s pool free: fs.readFile answers at once', async () => {
     const p = self();
     using q = queue();
-    const receives = Array.from({ length: 100 }, () => p.msgrcv(q.id, 8, 0).catch((e: unknown) => e));
+    // Background waits (ref: false): even if this test failed midway they could not hold the process.
+    const receives = Array.from({ length: 100 }, () => p.msgrcv(q.id, 8, 0, 0, { ref: false }).catch((e: unknown) => e));
     await untilSleeping(SYS.msgrcv, q.id, 100);
     const start = performance.now();
     // More reads than libuv's 4 threads: any of them stuck would show.

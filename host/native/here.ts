@@ -1,0 +1,82 @@
+/**
+ * This process with calls that sleep on the calling thread: the Process of
+ * api.ts whose msgsnd and msgrcv block the thread that makes them (its event
+ * loop stops meanwhile) and return promises already settled. Another thread
+ * ends such a sleep with {@link interruptThread}, as a signal whose handler
+ * runs would (EINTR).
+ *
+ * Not part of the public surface: the conformance agent uses it so that an
+ * actor's call made on its main thread is the main thread's in the kernel's
+ * eyes (ipc/msg.c: pipelined_send() records the receiving thread, task_pid,
+ * in msg_lrpid; FORMAT.md: "a runner makes the first call of an actor on its
+ * main thread"). Everything else is openNative().self()'s.
+ */
+
+import type { CallOptions, Message, MType, SemBuf, Timespec } from '../api.js';
+import { loadAddon } from './load.js';
+import { nativeCalls } from './index.js';
+import { NativeProcess } from './process.js';
+
+class ThreadProcess extends NativeProcess {
+  override msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number, opts?: CallOptions): Promise<void> {
+    try {
+      this.msg.msgsndHere(msqid, mtype, data, msgflg, opts);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  override msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number, opts?: CallOptions): Promise<Message> {
+    try {
+      return Promise.resolve(this.msg.msgrcvHere(msqid, msgsz, msgtyp, msgflg, opts));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  override semop(semid: number, sops: readonly SemBuf[], opts?: CallOptions): Promise<void> {
+    try {
+      this.sem.semopHere(semid, sops, opts);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  override semtimedop(semid: number, sops: readonly SemBuf[], timeout: number | Timespec | null, opts?: CallOptions): Promise<void> {
+    try {
+      this.sem.semtimedopHere(semid, sops, timeout, opts);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+let here: ThreadProcess | undefined;
+
+/**
+ * This process, making each call on the calling thread: blocking calls sleep
+ * there. `opts.signal` counts only if already aborted; `opts.timeout` is a
+ * TypeError (no timer runs while the thread sleeps). Throws as openNative()
+ * does where the addon cannot load.
+ */
+export function threadSelf(): NativeProcess {
+  here ??= new ThreadProcess(nativeCalls());
+  return here;
+}
+
+/**
+ * Interrupts the call thread `tid` of this process sleeps in through
+ * threadSelf(): it fails with EINTR, or keeps what it had already done.
+ * Answers whether that thread has such a call.
+ */
+export function interruptThread(tid: number): boolean {
+  return loadAddon().interruptThread(tid);
+}
+
+/** The calling thread's id, as interruptThread names it (the main thread's is process.pid). */
+export function threadId(): number {
+  return loadAddon().threadId();
+}
