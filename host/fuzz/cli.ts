@@ -13,11 +13,12 @@ import { DEFAULT_SETTLE_MS } from './lockstep.js';
 import { MAX_SEED } from './prng.js';
 import { fuzz, type DivergenceReport, type FuzzReport } from './run.js';
 import { scenarioText } from './scenario-out.js';
-import { defaultActors, type FuzzActor } from './trace.js';
+import { defaultActors, type FuzzActor, type FuzzKind } from './trace.js';
 
-export const FUZZ_HELP = `usage: ipcemu fuzz [--ops N] [--seed S] [--actors K] [--json] [--out FILE] [--self-check]
+export const FUZZ_HELP = `usage: ipcemu fuzz [--ops N] [--seed S] [--actors K] [--json] [--out FILE] [--self-check] [--kinds msg,sem]
 
-Runs N random message-queue operations (msgget, msgsnd, msgrcv, msgctl) by K
+Runs N random message-queue and semaphore operations (msgget, msgsnd, msgrcv,
+msgctl, semget, semop, semctl) by K
 actors of several uids, step by step on the emulator and on the real kernel
 (the native backend), and compares every answer. A divergence is minimized
 (delta debugging, re-running both backends from scratch) and printed as a
@@ -26,6 +27,7 @@ conformance scenario with the kernel's answers as its expectations.
   --ops N        operations to run (default 1000)
   --seed S       the seed, 0..${MAX_SEED} (default: a random one, printed)
   --actors K     actors, 1..26 (default 4: root, uid 1000, uid 1001, root)
+  --kinds LIST   object kinds to mix, from msg,sem (default msg,sem)
   --json         print one JSON report (the closing line goes to stderr)
   --out FILE     write the scenario there (a second one to FILE.2.json, ...)
   --self-check   compare the emulator with a second emulator instead (needs
@@ -54,6 +56,7 @@ interface Options {
   selfCheck: boolean;
   settleMs: number;
   episode: number;
+  kinds?: FuzzKind[];
 }
 
 function parse(argv: readonly string[]): Options {
@@ -82,6 +85,11 @@ function parse(argv: readonly string[]): Options {
     else if (flag === '--settle') o.settleMs = int(0, 10_000);
     else if (flag === '--episode') o.episode = int(1, 100_000);
     else if (flag === '--out') o.out = value();
+    else if (flag === '--kinds') {
+      const ks = value().split(',');
+      if (ks.length === 0 || ks.some((k) => k !== 'msg' && k !== 'sem')) throw new UsageError(`--kinds takes msg, sem or msg,sem, not ${JSON.stringify(ks.join(','))}`);
+      o.kinds = [...new Set(ks as FuzzKind[])];
+    }
     else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
   }
   return o;
@@ -150,7 +158,7 @@ export async function fuzzMain(argv: string[], io: CommandIO = stdio): Promise<n
     }
     reference = native;
   }
-  const command = `ipcemu fuzz --seed ${seed} --ops ${o.ops} --actors ${o.actors}${o.episode !== DEFAULT_EPISODE ? ` --episode ${o.episode}` : ''}${o.selfCheck ? ' --self-check' : ''}`;
+  const command = `ipcemu fuzz --seed ${seed} --ops ${o.ops} --actors ${o.actors}${o.episode !== DEFAULT_EPISODE ? ` --episode ${o.episode}` : ''}${o.kinds !== undefined ? ` --kinds ${o.kinds.join(',')}` : ''}${o.selfCheck ? ' --self-check' : ''}`;
   say(`# ${command}: ${subject.label} against ${reference.label}${o.selfCheck ? '' : ` (Linux ${release()})`}; actors ${actors.map(describeActor).join(', ')}`);
 
   let written = 0;
@@ -177,7 +185,7 @@ export async function fuzzMain(argv: string[], io: CommandIO = stdio): Promise<n
     // MSG_COPY only where the kernel has it (CONFIG_CHECKPOINT_RESTORE): the emulator models one profile
     const msgCopy = (await reference.probe?.('msg_copy')) !== false;
     report = await fuzz({ subject, reference }, {
-      seed, ops: o.ops, actors, episode: o.episode, limits, msgCopy, settleMs: o.settleMs, command,
+      seed, ops: o.ops, actors, episode: o.episode, limits, msgCopy, settleMs: o.settleMs, command, ...(o.kinds !== undefined && { kinds: o.kinds }),
     }, { onDivergence, onMinimized });
   } catch (e) {
     io.err(`ipcemu fuzz: ${e instanceof LaneFailure ? '' : 'the run failed: '}${e instanceof Error ? e.message : String(e)}`);

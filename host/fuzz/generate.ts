@@ -24,13 +24,20 @@
  * message to a receiver before or after that receiver re-checks its
  * permission). One sleeper per event stays exact on both backends.
  *
+ * Semaphore sets (kinds 'sem'): sizes 0..4 and at semmsl ± 1; semop arrays
+ * of 1-4 ops with duplicates, values at SEMVMX and SHRT_MIN, sem_num past the
+ * end, IPC_NOWAIT and SEM_UNDO; every semctl command. At most one semop
+ * asleep per set (update_queue() order is exact in the kernel, but the fuzzer
+ * observes threads, not wake-up order). Actors never exit mid-episode, so
+ * SEM_UNDO adjustments are recorded but never applied: exits are not fuzzed.
+ *
  * It closes the episode by removing every
  * queue still there (its creator may always do so: ipc/util.c:
  * ipcctl_obtain_check() lets cuid in), which ends every sleeping call.
  */
 
 import type { Rng } from './prng.js';
-import { queueName, queueRef, type FuzzActor, type FuzzStep, type CallFuzzStep } from './trace.js';
+import { isGet, kindOf, queueName, queueRef, type FuzzActor, type FuzzKind, type FuzzStep, type CallFuzzStep } from './trace.js';
 
 /** What the reference backend answered to a step, as far as the generator may look. */
 export interface Observation {
@@ -54,10 +61,15 @@ export interface GeneratorOptions {
   maxQueues?: number;
   /** Generate MSG_COPY receives (default true; false where the kernel lacks CONFIG_CHECKPOINT_RESTORE). */
   msgCopy?: boolean;
+  /** The object kinds to generate (default both). */
+  kinds?: readonly FuzzKind[];
 }
 
 interface QueueInfo {
   name: string;
+  kind: FuzzKind;
+  /** A semaphore set's size (0 for a queue). */
+  nsems: number;
   creator: string;
   live: boolean;
   /** Removal attempts during the closing that failed. */
@@ -89,6 +101,7 @@ export class Generator {
   private readonly keys: number;
   private readonly maxQueues: number;
   private readonly msgCopy: boolean;
+  private readonly kinds: ReadonlySet<FuzzKind>;
 
   constructor(private readonly rng: Rng, private readonly opts: GeneratorOptions) {
     if (opts.actors.length === 0) throw new RangeError('the generator needs at least one actor');
@@ -96,6 +109,8 @@ export class Generator {
     this.keys = opts.keys ?? 4;
     this.maxQueues = opts.maxQueues ?? 6;
     this.msgCopy = opts.msgCopy ?? true;
+    this.kinds = new Set(opts.kinds ?? ['msg', 'sem']);
+    if (this.kinds.size === 0) throw new RangeError('the generator needs at least one kind');
   }
 
   /** The next step, or undefined once the episode has closed. */
@@ -105,11 +120,20 @@ export class Generator {
     if (this.closing) return this.closingStep();
     this.n++;
     const r = this.rng;
+    const m = this.kinds.has('msg') ? 1 : 0;
+    const sm = this.kinds.has('sem') ? 1 : 0;
+    const getWeight = (k: FuzzKind): number => {
+      const n = live.filter((q) => q.kind === k).length;
+      return n === 0 ? 40 : live.length < this.maxQueues ? 10 : 3;
+    };
     const kinds: Array<readonly [string, number]> = [
-      ['msgget', live.length === 0 ? 40 : live.length < this.maxQueues ? 10 : 3],
-      ['msgsnd', 30],
-      ['msgrcv', 30],
-      ['msgctl', 25],
+      ['msgget', m * getWeight('msg')],
+      ['msgsnd', m * 30],
+      ['msgrcv', m * 30],
+      ['msgctl', m * 25],
+      ['semget', sm * getWeight('sem')],
+      ['semop', sm * 45],
+      ['semctl', sm * 40],
       ['interrupt', this.pending.size > 0 ? 0.7 : 0],
     ];
     switch (r.weighted(kinds)) {
@@ -121,6 +145,12 @@ export class Generator {
         return this.call('msgrcv', this.msgrcvArgs());
       case 'msgctl':
         return this.call('msgctl', this.msgctlArgs());
+      case 'semget':
+        return this.call('semget', this.semgetArgs(live.length));
+      case 'semop':
+        return this.call('semop', this.semopArgs());
+      case 'semctl':
+        return this.call('semctl', this.semctlArgs());
       default:
         return { kind: 'interrupt', n: this.n, target: r.pick([...this.pending.keys()]) };
     }
@@ -134,10 +164,11 @@ export class Generator {
       this.pending.set(step.n, { op: step.op, queue: step.args[0] });
       return;
     }
-    if (step.op === 'msgget' && obs.own.ok && obs.own.queue === queueName(step.n)) {
-      this.queues.push({ name: obs.own.queue, creator: step.by, live: true, failedRemovals: 0 });
+    if (isGet(step.op) && obs.own.ok && obs.own.queue === queueName(step.n)) {
+      const nsems = step.op === 'semget' ? (step.args[1] as number) : 0;
+      this.queues.push({ name: obs.own.queue, kind: kindOf(step.op), nsems, creator: step.by, live: true, failedRemovals: 0 });
     }
-    if (step.op === 'msgctl' && step.args[1] === 'IPC_RMID') {
+    if ((step.op === 'msgctl' && step.args[1] === 'IPC_RMID') || (step.op === 'semctl' && step.args[2] === 'IPC_RMID')) {
       const q = this.queue(step.args[0]);
       if (q !== undefined && obs.own.ok) q.live = false;
       else if (q !== undefined && this.closing) q.failedRemovals++;
@@ -164,16 +195,18 @@ export class Generator {
       const by = q.failedRemovals === 0 ? q.creator : roots[q.failedRemovals - 1]?.name;
       if (by === undefined) continue;
       this.n++;
+      if (q.kind === 'sem') return { kind: 'call', n: this.n, by, op: 'semctl', args: ['$' + q.name, 0, 'IPC_RMID'] };
       return { kind: 'call', n: this.n, by, op: 'msgctl', args: ['$' + q.name, 'IPC_RMID'] };
     }
     return undefined;
   }
 
-  /** An id: mostly a live queue, sometimes a removed one or one no queue has. */
-  private target(liveOnly = false): unknown {
+  /** An id: mostly a live object of `kind`, sometimes a removed one, one of the other kind, or one nothing has. */
+  private target(liveOnly = false, kind: FuzzKind = 'msg'): unknown {
     const r = this.rng;
-    const live = this.live();
-    const stale = this.queues.filter((q) => !q.live);
+    // another kind's id is just a number to this call (its own id space): EINVAL or some object of its kind
+    const live = this.live().filter((q) => q.kind === kind);
+    const stale = this.queues.filter((q) => !q.live && q.kind === kind);
     if (live.length > 0 && (liveOnly || r.chance(0.86))) return '$' + r.pick(live).name;
     if (!liveOnly && stale.length > 0 && r.chance(0.5)) return '$' + r.pick(stale).name;
     return r.pick(BAD_IDS);
@@ -317,6 +350,109 @@ export class Generator {
         return [this.target(), r.pick(UNKNOWN_COMMANDS)];
       default:
         return [this.target(), cmd];
+    }
+  }
+
+  /** A semaphore set's size where it is known (a live or removed set), else 1. */
+  private nsemsOf(ref: unknown): number {
+    return this.queue(ref)?.nsems ?? 1;
+  }
+
+  private semgetArgs(liveCount: number): unknown[] {
+    const r = this.rng;
+    const [key, flags] = this.msggetArgs(liveCount);
+    const creating = typeof flags === 'string' && flags.includes('IPC_CREAT');
+    // semmsl is 32000 (sem.c: newary() checks nsems against it; 0 only finds an existing set)
+    const nsems = r.weighted<() => number>([
+      [() => 1 + r.below(4), creating ? 70 : 30],
+      [() => 0, creating ? 6 : 40],
+      [() => r.pick([5, 8, 16]), 8],
+      [() => r.pick([32000, 32001, -1, 65536]), creating ? 3 : 6],
+    ])();
+    return [key, nsems, flags];
+  }
+
+  /** A sem_num: mostly in range, sometimes just past the end or at the 16-bit limit. */
+  private semNum(nsems: number): number {
+    const r = this.rng;
+    return r.chance(0.93) ? r.below(Math.min(Math.max(nsems, 1), 8)) : r.pick([nsems, nsems + 1, 0xffff]);
+  }
+
+  private semopArgs(): unknown[] {
+    const r = this.rng;
+    const s = this.semTarget('semop');
+    const nsems = this.nsemsOf(s);
+    const count = r.weighted<number>([[1, 55], [2, 25], [3, 12], [4, 8]]);
+    // one blocking call per set: two sleepers' order would still be exact (sem.c: update_queue()), but a later
+    // op may be tried before or after an earlier sleeper re-checks on native, which wakes threads, not steps
+    const wait = this.asleepOn(s) === 0 && this.mayBlock(0.12);
+    const sops: unknown[] = [];
+    let first = this.semNum(nsems);
+    for (let i = 0; i < count; i++) {
+      // duplicates on one semaphore apply in sequence (sem.c: perform_atomic_semop())
+      const num = i > 0 && r.chance(0.35) ? first : this.semNum(nsems);
+      if (i === 0) first = num;
+      const op = r.weighted<() => number>([
+        [() => 1 + r.below(3), 35],
+        [() => -(1 + r.below(3)), 35],
+        [() => 0, 15],
+        [() => r.pick([32767, -32767, -32768, 32766, 16384]), 8],
+      ])();
+      const flags = [wait ? '' : 'IPC_NOWAIT', r.chance(0.25) ? 'SEM_UNDO' : ''].filter((f) => f !== '').join('|');
+      sops.push(flags === '' ? [num, op] : [num, op, flags]);
+    }
+    return [s, sops];
+  }
+
+  /** A set id: often the one a semop sleeps on, so that it gets woken; else a target of kind sem. */
+  private semTarget(op: string): unknown {
+    const sleepers = [...this.pending.values()].filter((c) => c.op === op);
+    return sleepers.length > 0 && this.rng.chance(0.5) ? this.rng.pick(sleepers).queue : this.target(false, 'sem');
+  }
+
+  private semctlArgs(): unknown[] {
+    const r = this.rng;
+    const cmd = r.weighted<string>([
+      ['GETVAL', 14], ['SETVAL', 16], ['GETALL', 10], ['SETALL', 8], ['GETPID', 8], ['GETNCNT', 6], ['GETZCNT', 6],
+      ['IPC_STAT', 10], ['IPC_SET', 6], ['IPC_RMID', 4], ['IPC_INFO', 2], ['SEM_INFO', 2], ['SEM_STAT_ANY', 4], ['SEM_STAT', 3],
+    ]);
+    const s = cmd === 'SETVAL' || cmd === 'SETALL' ? this.semTarget('semop') : this.target(false, 'sem');
+    const nsems = this.nsemsOf(s);
+    const value = (): number => r.weighted<() => number>([
+      [() => r.below(4), 70], [() => r.pick([32767, 32766]), 12], [() => r.pick([32768, -1, 65535]), 6],
+    ])();
+    switch (cmd) {
+      case 'SETVAL':
+        return [s, this.semNum(nsems), cmd, value()];
+      case 'SETALL':
+        // the array must hold exactly nsems values (FORMAT.md); big sets get SETVAL instead
+        if (nsems > 16) return [s, this.semNum(nsems), 'SETVAL', value()];
+        return [s, 0, cmd, Array.from({ length: nsems }, value)];
+      case 'GETVAL':
+      case 'GETPID':
+      case 'GETNCNT':
+      case 'GETZCNT':
+        return [s, this.semNum(nsems), cmd];
+      case 'GETALL':
+        return [nsems > 16 ? this.target(false, 'sem') : s, 0, cmd];
+      case 'IPC_SET': {
+        const fields: Record<string, unknown> = {};
+        if (r.chance(0.6)) fields.mode = octal(r.chance(0.85) ? r.pick(MODES) : r.below(0o10000));
+        if (r.chance(0.25)) fields.uid = r.pick(UIDS);
+        if (r.chance(0.25)) fields.gid = r.pick(UIDS);
+        return [s, 0, cmd, fields];
+      }
+      case 'IPC_INFO':
+      case 'SEM_INFO':
+        return [r.pick<unknown>([0, 0, -1, s]), 0, cmd];
+      case 'SEM_STAT':
+      case 'SEM_STAT_ANY': {
+        // only live sets or impossible indexes: a removed set's index may hold anyone's set on a shared kernel
+        const live = this.live().some((q) => q.kind === 'sem');
+        return [live && r.chance(0.9) ? this.target(true, 'sem') : r.pick([-1, 0x7fff]), 0, cmd];
+      }
+      default:
+        return [s, 0, cmd];
     }
   }
 

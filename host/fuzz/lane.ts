@@ -15,13 +15,14 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { IPC_NOWAIT, IPC_RMID } from '../constants.js';
+import type { SemBuf } from '../api.js';
 import { decodeCall } from '../conformance/decode.js';
 import type { ActorSpec, CallHandle, Driver, DriverOptions, Outcome } from '../conformance/driver.js';
 import type { EmuDriverOptions } from '../conformance/emu-driver.js';
 import { resolveRefs } from '../conformance/values.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { normalizeOutcome, type CallState, type NormContext } from './normalize.js';
-import { queueName, type CallFuzzStep } from './trace.js';
+import { isGet, kindOf, queueName, type CallFuzzStep, type FuzzKind } from './trace.js';
 
 /** A backend failed (an agent died, a call that cannot sleep never answered): nothing can be compared. */
 export class LaneFailure extends Error {
@@ -43,13 +44,19 @@ export interface LaneKind {
    * `pending` ended; the kind may keep the driver. `made` is how many calls
    * the run made.
    */
-  release(driver: Driver, ids: readonly number[], pending: readonly CallHandle[], made: number): Promise<void>;
+  release(driver: Driver, ids: readonly CreatedId[], pending: readonly CallHandle[], made: number): Promise<void>;
   /** Threads of a process where the backend runs real ones (native), to map a thread id to its actor. */
   threadsOf?(pid: number): readonly number[];
   /** Answers a `requires` word the backend finds out for itself (Driver.probe: `msg_copy`). */
   probe?(word: string): Promise<boolean | undefined>;
   /** Ends whatever the kind keeps. */
   close(): Promise<void>;
+}
+
+/** An id a run's msgget or semget answered, with its kind (msg and sem ids are separate spaces). */
+export interface CreatedId {
+  kind: FuzzKind;
+  id: number;
 }
 
 /** How long a call that cannot sleep may take to answer (native round trips), and a clean-up may take. */
@@ -87,11 +94,12 @@ interface LaneCall {
 /** One backend's side of one run of a trace. */
 export class LaneRun implements NormContext {
   private readonly ids = new Map<string, number>();
-  private readonly symbols = new Map<number, string>();
+  /** "msg:5" / "sem:5" → symbol. */
+  private readonly symbols = new Map<string, string>();
   private readonly calls = new Map<number, LaneCall>();
   private readonly tids = new Map<number, string>();
   /** Every id a msgget answered, recorded as the answer arrives (whatever the run does next): removed when the run ends. */
-  private readonly answered = new Set<number>();
+  private readonly answered = new Map<string, CreatedId>();
 
   constructor(
     readonly kind: LaneKind,
@@ -104,8 +112,8 @@ export class LaneRun implements NormContext {
     return this.options.keyBase;
   }
 
-  symbolOf(id: number): string | undefined {
-    const s = this.symbols.get(id);
+  symbolOf(id: number, kind: FuzzKind = 'msg'): string | undefined {
+    const s = this.symbols.get(`${kind}:${id}`);
     return s === undefined ? undefined : '$' + s;
   }
 
@@ -138,11 +146,13 @@ export class LaneRun implements NormContext {
     const decoded = decodeCall(step.op, args, { keyBase: this.options.keyBase, mqPrefix: this.options.mqPrefix, dir: this.options.dir });
     const handle = this.driver.call(step.by, step.op, decoded);
     this.calls.set(step.n, { step, decoded, handle });
-    if (step.op === 'msgget') {
+    if (isGet(step.op)) {
+      const kind = kindOf(step.op);
       void handle.done.then((o) => {
-        if (o.ok && typeof o.value === 'number') this.answered.add(o.value);
+        if (o.ok && typeof o.value === 'number') this.answered.set(`${kind}:${o.value}`, { kind, id: o.value });
       });
     }
+    if (step.op === 'semop') return (decoded[1] as SemBuf[]).some((b) => ((b[2] ?? 0) & IPC_NOWAIT) === 0);
     return (step.op === 'msgsnd' || step.op === 'msgrcv') && ((decoded[3] as number) & IPC_NOWAIT) === 0;
   }
 
@@ -198,17 +208,18 @@ export class LaneRun implements NormContext {
     if (c.state !== undefined) return c.state;
     const o: Outcome | undefined = c.handle.outcome;
     if (o === undefined) return 'pending';
-    if (o.ok && c.step.op === 'msgget' && typeof o.value === 'number' && !this.symbols.has(o.value)) {
-      this.symbols.set(o.value, queueName(n));
+    const key = `${kindOf(c.step.op)}:${String(o.ok ? o.value : '')}`;
+    if (o.ok && isGet(c.step.op) && typeof o.value === 'number' && !this.symbols.has(key)) {
+      this.symbols.set(key, queueName(n));
       this.ids.set(queueName(n), o.value);
     }
     c.state = normalizeOutcome(c.step.op, c.decoded, o, this);
     return c.state;
   }
 
-  /** Every queue id a msgget of this run answered. */
-  get created(): number[] {
-    return [...this.answered];
+  /** Every id a msgget or semget of this run answered. */
+  get created(): CreatedId[] {
+    return [...this.answered.values()];
   }
 
   /** Calls made. */
@@ -291,12 +302,13 @@ export async function nativeLane(): Promise<LaneKind | { unavailable: string }> 
     async release(driver, ids, calls, made) {
       const self = openNative().self();
       const failures: string[] = [];
-      for (const id of ids) {
+      for (const { kind, id } of ids) {
         try {
-          self.msgctl(id, IPC_RMID);
+          if (kind === 'sem') self.semctl(id, 0, IPC_RMID);
+          else self.msgctl(id, IPC_RMID);
         } catch (e) {
           // EINVAL: the run removed it itself
-          if (!(e instanceof IpcError && e.errno === ERRNO.EINVAL)) failures.push(`msgctl(${id}, IPC_RMID): ${e instanceof Error ? e.message : String(e)}`);
+          if (!(e instanceof IpcError && e.errno === ERRNO.EINVAL)) failures.push(`${kind}ctl(${id}, IPC_RMID): ${e instanceof Error ? e.message : String(e)}`);
         }
       }
       const ended = await within(Promise.all(calls.map((c) => c.done)), ANSWER_MS);

@@ -17,7 +17,7 @@ import type { ActorSpec, DriverOptions } from '../conformance/driver.js';
 import type { Observation } from './generate.js';
 import { LaneFailure, LaneRun, UnboundName, type LaneKind } from './lane.js';
 import { compareStates, stepLabel, type CallState } from './normalize.js';
-import { queueName, type FuzzStep } from './trace.js';
+import { isGet, queueName, type FuzzStep } from './trace.js';
 
 /** Where steps come from: the generator (fed back what the reference answered) or a fixed list. */
 export interface StepSource {
@@ -95,7 +95,7 @@ function observation(step: FuzzStep, rec: StepRecord): Observation {
   const ref = rec.own[1];
   if (ref === 'pending') return { own: { pending: true }, ended };
   const ok = 'value' in ref;
-  const queue = ok && step.kind === 'call' && step.op === 'msgget' && typeof ref.value === 'string' ? ref.value.slice(1) : undefined;
+  const queue = ok && step.kind === 'call' && isGet(step.op) && typeof ref.value === 'string' ? ref.value.slice(1) : undefined;
   return { own: { pending: false, ok, ...(queue !== undefined && { queue }) }, ended };
 }
 
@@ -211,7 +211,7 @@ export function runnable(steps: readonly FuzzStep[]): FuzzStep[] {
     out.push(s);
     if (s.kind === 'call') {
       calls.add(s.n);
-      if (s.op === 'msgget') seen.add(queueName(s.n));
+      if (isGet(s.op)) seen.add(queueName(s.n));
     }
   }
   return out;

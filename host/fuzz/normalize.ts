@@ -18,7 +18,7 @@
  * compares exactly.
  */
 
-import { IPC_INFO, IPC_STAT, MSG_INFO, MSG_STAT, MSG_STAT_ANY } from '../constants.js';
+import { GETPID, IPC_INFO, IPC_STAT, MSG_INFO, MSG_STAT, MSG_STAT_ANY, SEM_INFO, SEM_STAT, SEM_STAT_ANY } from '../constants.js';
 import type { Outcome } from '../conformance/driver.js';
 import { isRecord, unkey } from '../conformance/values.js';
 import { errnoName } from '../errors.js';
@@ -34,20 +34,21 @@ export type CallState = 'pending' | Norm;
 export interface NormContext {
   readonly keyBase: number;
   /** The symbol an id stands for ("$q5"), or undefined for an id this run never saw. */
-  symbolOf(id: number): string | undefined;
+  symbolOf(id: number, kind?: 'msg' | 'sem'): string | undefined;
   /** "$pid:A" (the actor's pid), "$tid:A" (another thread of actor A) or "$pid:?N" (no actor's). */
   pidName(pid: number): string;
 }
 
 const INFO_LIMITS = ['msgmax', 'msgmnb', 'msgmni', 'msgssz', 'msgseg'] as const;
+const SEM_INFO_LIMITS = ['semmni', 'semmsl', 'semmns', 'semopm', 'semvmx', 'semaem', 'semume', 'semusz', 'semmap', 'semmnu'] as const;
 const PID_FIELDS = new Set(['msg_lspid', 'msg_lrpid']);
-const TIME_FIELDS = new Set(['msg_stime', 'msg_rtime', 'msg_ctime']);
+const TIME_FIELDS = new Set(['msg_stime', 'msg_rtime', 'msg_ctime', 'sem_otime', 'sem_ctime']);
 
 function statNorm(v: Record<string, unknown>, ctx: NormContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
     if (k === 'result') continue;
-    if (k === 'msg_perm' && isRecord(x)) {
+    if ((k === 'msg_perm' || k === 'sem_perm') && isRecord(x)) {
       out[k] = { ...x, key: typeof x.key === 'number' ? unkey(x.key, ctx.keyBase) : x.key };
     } else if (TIME_FIELDS.has(k) && typeof x === 'number') {
       out[k] = { nonzero: x !== 0 };
@@ -60,9 +61,24 @@ function statNorm(v: Record<string, unknown>, ctx: NormContext): Record<string, 
   return out;
 }
 
-function idNorm(id: unknown, ctx: NormContext): unknown {
+function idNorm(id: unknown, ctx: NormContext, kind: 'msg' | 'sem' = 'msg'): unknown {
   if (typeof id !== 'number') return id;
-  return ctx.symbolOf(id) ?? '$?id';
+  return ctx.symbolOf(id, kind) ?? '$?id';
+}
+
+/** semctl's answer (decoded args: semid, semnum, cmd, arg): GETPID as the actor, sem ids as symbols. */
+function semctlNorm(cmd: unknown, value: unknown, ctx: NormContext): unknown {
+  if (cmd === GETPID && typeof value === 'number') return value === 0 ? 0 : ctx.pidName(value);
+  if (!isRecord(value)) return value;
+  if (cmd === IPC_STAT) return statNorm(value, ctx);
+  if (cmd === SEM_STAT || cmd === SEM_STAT_ANY) return { result: idNorm(value.result, ctx, 'sem'), ...statNorm(value, ctx) };
+  if (cmd === IPC_INFO || cmd === SEM_INFO) {
+    // the counts (semusz, semaem under SEM_INFO) and `result` are the whole machine's: limits only
+    const out: Record<string, unknown> = {};
+    for (const k of SEM_INFO_LIMITS) if (cmd === IPC_INFO || !['semusz', 'semaem'].includes(k)) out[k] = value[k];
+    return out;
+  }
+  return value;
 }
 
 /**
@@ -71,6 +87,8 @@ function idNorm(id: unknown, ctx: NormContext): unknown {
  */
 export function normalizeValue(op: string, args: readonly unknown[], value: unknown, ctx: NormContext): unknown {
   if (op === 'msgget') return idNorm(value, ctx);
+  if (op === 'semget') return idNorm(value, ctx, 'sem');
+  if (op === 'semctl') return semctlNorm(args[2], value, ctx);
   if (op !== 'msgctl' || !isRecord(value)) return value;
   const cmd = args[1];
   if (cmd === IPC_STAT) return statNorm(value, ctx);
@@ -153,7 +171,8 @@ const COMMAND_NAMES: Readonly<Record<number, string>> = {
 /** A step as a short label: "msgrcv", "msgctl IPC_STAT", "msgctl 258", "interrupt". */
 export function stepLabel(step: FuzzStep): string {
   if (step.kind === 'interrupt') return 'interrupt';
-  if (step.op !== 'msgctl') return step.op;
-  const cmd = step.args[1];
+  if (step.op !== 'msgctl' && step.op !== 'semctl') return step.op;
+  const cmd = step.op === 'semctl' ? step.args[2] : step.args[1];
+  if (step.op === 'semctl') return `semctl ${String(cmd)}`;
   return `msgctl ${typeof cmd === 'number' ? (COMMAND_NAMES[cmd] ?? String(cmd)) : String(cmd)}`;
 }

@@ -16,7 +16,7 @@ import { minimize, replayOn, type MinimizeOptions } from './minimize.js';
 import type { CallState } from './normalize.js';
 import { Rng } from './prng.js';
 import { expectOf, jsonText, scenarioOf } from './scenario-out.js';
-import { actorSpecs, type FuzzActor, type FuzzStep } from './trace.js';
+import { actorSpecs, type FuzzActor, type FuzzKind, type FuzzStep } from './trace.js';
 
 export interface FuzzConfig {
   seed: number;
@@ -26,6 +26,8 @@ export interface FuzzConfig {
   episode: number;
   limits: { msgmax: number; msgmnb: number };
   msgCopy: boolean;
+  /** The object kinds to generate (default msg and sem). */
+  kinds?: readonly FuzzKind[];
   settleMs?: number;
   /** The command line that replays this run, for the scenario's refs. */
   command: string;
@@ -94,7 +96,7 @@ export async function fuzz(pair: LanePair, config: FuzzConfig, hooks: FuzzHooks 
     const final = m.result.divergence !== undefined ? m.result : result;
     r.scenario = scenarioOf(final.records, final.divergence!, {
       title: `fuzz seed ${config.seed} episode ${r.episode}: ${d.signature} (${pair.subject.label}/${pair.reference.label})`,
-      refs: [config.command, 'ipc/msg.c'],
+      refs: [config.command, ...(config.kinds ?? ['msg', 'sem']).map((k) => `ipc/${k}.c`)],
       actors: config.actors,
       capSysResource,
       msgmnb: config.limits.msgmnb,
@@ -110,6 +112,7 @@ export async function fuzz(pair: LanePair, config: FuzzConfig, hooks: FuzzHooks 
       limits: config.limits,
       ops: Math.min(config.episode, config.ops - report.operations),
       msgCopy: config.msgCopy,
+      ...(config.kinds !== undefined && { kinds: config.kinds }),
     });
     const result = await runTrace(pair, generator, runOptions);
     report.fuzzMs += performance.now() - t0;

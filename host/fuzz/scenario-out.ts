@@ -20,7 +20,7 @@ import { formatData, isRecord } from '../conformance/values.js';
 import { octal } from './generate.js';
 import type { Divergence, StepRecord } from './lockstep.js';
 import type { CallState } from './normalize.js';
-import { actorSpecs, callName, queueName, type FuzzActor, type FuzzStep } from './trace.js';
+import { actorSpecs, callName, isGet, kindOf, queueName, type FuzzActor, type FuzzStep } from './trace.js';
 
 export interface ScenarioMeta {
   title: string;
@@ -94,7 +94,7 @@ export function scenarioOf(records: readonly StepRecord[], divergence: Divergenc
       if (ref === 'pending') {
         out.expect = 'blocks';
         out.as = callName(s.n);
-      } else if (s.op === 'msgget' && 'value' in ref && ref.value === '$' + queueName(s.n)) {
+      } else if (isGet(s.op) && 'value' in ref && ref.value === '$' + queueName(s.n)) {
         // a new queue: any id will do, unless the emulator named an old one instead
         if (divergent && sub !== 'pending' && 'value' in sub && typeof sub.value === 'string' && sub.value !== ref.value) out.expect = { not: sub.value };
         out.as = queueName(s.n);
@@ -120,7 +120,7 @@ export function scenarioOf(records: readonly StepRecord[], divergence: Divergenc
     format: 1,
     title: meta.title,
     refs: meta.refs,
-    tags: ['msg'],
+    tags: [...new Set(all.flatMap((st) => (st.kind === 'call' ? [kindOf(st.op)] : [])))],
     ...(requires.length > 0 && { requires }),
     actors,
     steps,

@@ -13,8 +13,21 @@
 
 import type { ActorSpec } from '../conformance/driver.js';
 
-/** The message-queue operations the fuzzer generates. */
-export type FuzzOp = 'msgget' | 'msgsnd' | 'msgrcv' | 'msgctl';
+/** The operations the fuzzer generates: message queues and semaphore sets. */
+export type FuzzOp = 'msgget' | 'msgsnd' | 'msgrcv' | 'msgctl' | 'semget' | 'semop' | 'semctl';
+
+/** The object kinds a run may mix. */
+export type FuzzKind = 'msg' | 'sem';
+
+/** Whether an op creates or finds an object (its answer is an id bound to "q<n>"). */
+export function isGet(op: string): op is 'msgget' | 'semget' {
+  return op === 'msgget' || op === 'semget';
+}
+
+/** The kind of an op's object. */
+export function kindOf(op: string): FuzzKind {
+  return op.startsWith('sem') ? 'sem' : 'msg';
+}
 
 export interface CallFuzzStep {
   kind: 'call';
@@ -42,7 +55,7 @@ export interface FuzzActor {
   gid: number;
 }
 
-/** The symbol a msgget at step n binds. */
+/** The symbol a msgget or semget at step n binds (one name space: step numbers are unique). */
 export function queueName(n: number): string {
   return `q${n}`;
 }

@@ -8,7 +8,7 @@
 import { IPC_STAT } from '../../host/constants.js';
 import type { ActorSpec, CallHandle, Driver, DriverOptions, Outcome } from '../../host/conformance/driver.js';
 import { EmuDriver } from '../../host/conformance/emu-driver.js';
-import type { LaneKind } from '../../host/fuzz/lane.js';
+import type { CreatedId, LaneKind } from '../../host/fuzz/lane.js';
 
 /** What a scripted driver answers to a call: an outcome now, or a sleep that a later answer may end. */
 export interface Scripted {
@@ -131,8 +131,8 @@ export class WrongDriver extends EmuDriver {
 }
 
 /** Wraps a lane so that every id a run created is recorded when the run gives its driver back. */
-export function recording(kind: LaneKind): LaneKind & { ids: number[] } {
-  const ids: number[] = [];
+export function recording(kind: LaneKind): LaneKind & { ids: CreatedId[] } {
+  const ids: CreatedId[] = [];
   return {
     ...kind,
     ids,

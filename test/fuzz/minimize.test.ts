@@ -68,7 +68,7 @@ describe('a planted divergence', () => {
     const rng = new Rng(2024);
     let found: RunResult | undefined;
     for (let episode = 0; episode < 20 && found === undefined; episode++) {
-      const r = await runTrace(pair, new Generator(rng, { actors, limits: { msgmax: 8192, msgmnb: 16384 }, ops: 200 }), options);
+      const r = await runTrace(pair, new Generator(rng, { actors, limits: { msgmax: 8192, msgmnb: 16384 }, ops: 200, kinds: ['msg'] }), options);
       if (r.divergence !== undefined) found = r;
     }
     expect(found, 'the planted bug shows within 20 episodes').toBeDefined();

@@ -19,7 +19,7 @@ const unavailable = 'unavailable' in native ? native.unavailable : undefined;
 const title = unavailable === undefined ? 'the fuzzer against the kernel' : `the fuzzer against the kernel (skipped: native unavailable: ${unavailable})`;
 
 describe.skipIf(unavailable !== undefined)(title, () => {
-  it('runs 2000 operations without a divergence and leaves no queue behind', { timeout: 120_000 }, async () => {
+  it('runs 2000 operations without a divergence and leaves no queue or set behind', { timeout: 120_000 }, async () => {
     const reference = recording(native as LaneKind);
     const seed = 20261127;
     const report = await fuzz({ subject: emuLane(), reference }, {
@@ -34,9 +34,36 @@ describe.skipIf(unavailable !== undefined)(title, () => {
     expect(reference.ids.length).toBeGreaterThan(50);
     const { openNative } = await import('../../host/native/index.js');
     const self = openNative().self();
-    const left = reference.ids.filter((id) => {
+    const left = reference.ids.filter(({ kind, id }) => {
       try {
-        self.msgctl(id, IPC_STAT);
+        if (kind === 'sem') self.semctl(id, 0, IPC_STAT);
+        else self.msgctl(id, IPC_STAT);
+        return true;
+      } catch (e) {
+        if (e instanceof IpcError && e.code === 'EINVAL') return false;
+        throw e;
+      }
+    });
+    expect(left).toEqual([]);
+  });
+
+  it('runs 2000 semaphore operations without a divergence and leaves no set behind', { timeout: 120_000 }, async () => {
+    const reference = recording(native as LaneKind);
+    const seed = 20261128;
+    const report = await fuzz({ subject: emuLane(), reference }, {
+      seed, ops: 2000, actors: defaultActors(4), episode: 200, limits: machineLimits(), msgCopy: true, kinds: ['sem'],
+      command: `ipcemu fuzz --seed ${seed} --ops 2000 --actors 4 --kinds sem`,
+    });
+    await reference.close();
+    const findings = report.divergences.map((d) => `${d.signature}\n${d.scenario ? scenarioText(d.scenario) : `(as divergence ${d.sameAs})`}`);
+    expect(findings, findings.join('\n')).toEqual([]);
+    expect(report.operations).toBeGreaterThanOrEqual(2000);
+    expect(reference.ids.filter((c) => c.kind === 'sem').length).toBeGreaterThan(50);
+    const { openNative } = await import('../../host/native/index.js');
+    const self = openNative().self();
+    const left = reference.ids.filter(({ id }) => {
+      try {
+        self.semctl(id, 0, IPC_STAT);
         return true;
       } catch (e) {
         if (e instanceof IpcError && e.code === 'EINVAL') return false;
