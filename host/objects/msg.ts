@@ -7,20 +7,11 @@
  */
 
 import type { CallOptions, Message, MsqidDs, MsqidSet, MType, Process } from '../api.js';
-import {
-  IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT,
-  MSG_EXCEPT, MSG_NOERROR,
-} from '../constants.js';
+import { IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_EXCEPT, MSG_NOERROR } from '../constants.js';
 import { IpcError } from '../errors.js';
+import { getFlags, removeQuietly, type OpenMode } from './open.js';
 
-/** How {@link MessageQueue.open} treats the key. */
-export type OpenMode =
-  /** The queue must exist (msgget without IPC_CREAT): ENOENT otherwise. */
-  | 'open'
-  /** Open it, creating it if missing (IPC_CREAT). */
-  | 'create'
-  /** Create it; EEXIST if it exists (IPC_CREAT | IPC_EXCL). */
-  | 'exclusive';
+export type { OpenMode } from './open.js';
 
 export interface OpenOptions {
   /** Default 'open' for a key, and always a new queue for IPC_PRIVATE. */
@@ -76,12 +67,8 @@ export class MessageQueue implements Disposable {
 
   /** msgget with explicit intent; see {@link OpenMode}. */
   static open(process: Process, key: number, options: OpenOptions = {}): MessageQueue {
-    const perms = options.perms ?? 0o600;
-    if ((perms & ~0o777) !== 0) throw new RangeError(`perms must be permission bits (0..0o777), got ${perms}`);
-    const mode = options.mode ?? (key === IPC_PRIVATE ? 'exclusive' : 'open');
-    const flag = mode === 'open' ? 0 : mode === 'create' ? IPC_CREAT : IPC_CREAT | IPC_EXCL;
-    const id = process.msgget(key, flag | perms);
-    return new MessageQueue(process, id, key === IPC_PRIVATE || mode === 'exclusive');
+    const { flag, created } = getFlags(key, options.mode, options.perms);
+    return new MessageQueue(process, process.msgget(key, flag), created);
   }
 
   /** Sends `data` (a string is sent as its UTF-8 bytes) with type `type` (≥ 1). */
@@ -114,12 +101,7 @@ export class MessageQueue implements Disposable {
 
   /** Removes the queue if this handle created it (see {@link created}); already removed is fine. */
   [Symbol.dispose](): void {
-    if (!this.created) return;
-    try {
-      this.remove();
-    } catch (error) {
-      if (!(error instanceof IpcError && (error.code === 'EINVAL' || error.code === 'EIDRM'))) throw error;
-    }
+    if (this.created) removeQuietly(() => this.remove());
   }
 
   /**

@@ -7,11 +7,10 @@
 
 import type { CallOptions, Process, SemBuf, SemidDs, SemidSet } from '../api.js';
 import {
-  GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID,
-  IPC_SET, IPC_STAT, SEM_UNDO, SETALL, SETVAL,
+  GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, SEM_UNDO, SETALL,
+  SETVAL,
 } from '../constants.js';
-import { IpcError } from '../errors.js';
-import type { OpenMode } from './msg.js';
+import { getFlags, removeQuietly, type OpenMode } from './open.js';
 
 export interface SemOpenOptions {
   /** Default 'open' for a key, and always a new set for IPC_PRIVATE. */
@@ -54,12 +53,8 @@ export class SemaphoreSet implements Disposable {
 
   /** semget with explicit intent; see {@link OpenMode}. */
   static open(process: Process, key: number, options: SemOpenOptions = {}): SemaphoreSet {
-    const perms = options.perms ?? 0o600;
-    if ((perms & ~0o777) !== 0) throw new RangeError(`perms must be permission bits (0..0o777), got ${perms}`);
-    const mode = options.mode ?? (key === IPC_PRIVATE ? 'exclusive' : 'open');
-    const flag = mode === 'open' ? 0 : mode === 'create' ? IPC_CREAT : IPC_CREAT | IPC_EXCL;
-    const id = process.semget(key, options.size ?? 0, flag | perms);
-    return new SemaphoreSet(process, id, key === IPC_PRIVATE || mode === 'exclusive');
+    const { flag, created } = getFlags(key, options.mode, options.perms);
+    return new SemaphoreSet(process, process.semget(key, options.size ?? 0, flag), created);
   }
 
   /** How many semaphores the set has. */
@@ -140,12 +135,7 @@ export class SemaphoreSet implements Disposable {
 
   /** Removes the set if this handle created it; already removed is fine. */
   [Symbol.dispose](): void {
-    if (!this.created) return;
-    try {
-      this.remove();
-    } catch (error) {
-      if (!(error instanceof IpcError && (error.code === 'EINVAL' || error.code === 'EIDRM'))) throw error;
-    }
+    if (this.created) removeQuietly(() => this.remove());
   }
 }
 
