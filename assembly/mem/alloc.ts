@@ -27,6 +27,17 @@ const CHUNK: usize = 4 * PAGE;
 /** Free-list heads, one per class. */
 const freeLists = memory.data(<i32>CLASSES * sizeof<usize>(), 8);
 
+/**
+ * The hot path's class arithmetic as two tables, filled when the instance
+ * starts: the class of sizes up to TABLE_MAX by (size + 7) >> 3, and each
+ * class's block size.
+ */
+const TABLE_MAX: usize = 1024;
+const classByEighth = memory.data(<i32>(TABLE_MAX >> 3) + 1);
+const classSizes = memory.data(CLASSES << 2, 4);
+for (let c = 0; c < CLASSES; c++) store<u32>(classSizes + (<usize>c << 2), <u32>computeClassSize(c));
+for (let i: usize = 0; i <= TABLE_MAX >> 3; i++) store<u8>(classByEighth + i, <u8>computeClassOf(i << 3));
+
 let bump: usize = 0;
 let bumpEnd: usize = 0;
 /** Address-ordered list of free page runs (large blocks). */
@@ -37,6 +48,12 @@ let bytesInUse: usize = 0;
 /** The smallest class whose blocks hold `size` bytes (size ≤ MAX_SMALL). */
 // @ts-ignore: decorator
 @inline function classOf(size: usize): i32 {
+  // every class size is a multiple of 8, so sizes 8k+1 ..= 8k+8 share a class
+  return size <= TABLE_MAX ? <i32>load<u8>(classByEighth + ((size + 7) >> 3)) : computeClassOf(size);
+}
+
+// @ts-ignore: decorator
+@inline function computeClassOf(size: usize): i32 {
   if (size <= MIN_BLOCK) return 0;
   const s = <u32>(size - 1); // size in (2^k, 2^(k+1)]  ⇔  s in [2^k, 2^(k+1))
   const k = 31 - <i32>clz(s);
@@ -47,6 +64,11 @@ let bytesInUse: usize = 0;
 /** Bytes of a block of class c: 16, 24, 32, 48, 64, 96, ... 32768. */
 // @ts-ignore: decorator
 @inline function classSize(c: i32): usize {
+  return <usize>load<u32>(classSizes + (<usize>c << 2));
+}
+
+// @ts-ignore: decorator
+@inline function computeClassSize(c: i32): usize {
   if (c == 0) return MIN_BLOCK;
   const k = ((c - 1) >> 1) + 4;
   return (c & 1) ? (<usize>3 << <usize>(k - 1)) : (<usize>1 << <usize>(k + 1));
@@ -205,16 +227,77 @@ export function inUse(): usize {
 
 /**
  * memory.copy for the short texts of the hot path: V8 compiles memory.copy
- * to a call into C, which costs more than copying a few words inline.
+ * to a call into C, which costs more than copying a few words inline. Up to
+ * 64 bytes there is no loop (V8 puts an interrupt check in every loop turn):
+ * the first and the last 8, 16 or 32 bytes, which overlap when n is not a
+ * power of two. Precondition: the two blocks do not overlap.
  */
 // @ts-ignore: decorator
 @inline export function copyBytes(dst: usize, src: usize, n: usize): void {
+  if (n > 64) copyLong(dst, src, n);
+  else copyShort(dst, src, n);
+}
+
+/** copyBytes() of at most 64 bytes. */
+// @ts-ignore: decorator
+@inline function copyShort(dst: usize, src: usize, n: usize): void {
+  if (n >= 16) {
+    if (n >= 32) {
+      const a = load<u64>(src);
+      const b = load<u64>(src, 8);
+      const c = load<u64>(src, 16);
+      const d = load<u64>(src, 24);
+      const e = src + n - 32;
+      const w = load<u64>(e);
+      const x = load<u64>(e, 8);
+      const y = load<u64>(e, 16);
+      const z = load<u64>(e, 24);
+      store<u64>(dst, a);
+      store<u64>(dst, b, 8);
+      store<u64>(dst, c, 16);
+      store<u64>(dst, d, 24);
+      const f = dst + n - 32;
+      store<u64>(f, w);
+      store<u64>(f, x, 8);
+      store<u64>(f, y, 16);
+      store<u64>(f, z, 24);
+    } else {
+      const a = load<u64>(src);
+      const b = load<u64>(src, 8);
+      const y = load<u64>(src + n - 16);
+      const z = load<u64>(src + n - 8);
+      store<u64>(dst, a);
+      store<u64>(dst, b, 8);
+      store<u64>(dst + n - 16, y);
+      store<u64>(dst + n - 8, z);
+    }
+  } else if (n >= 8) {
+    const a = load<u64>(src);
+    const z = load<u64>(src + n - 8);
+    store<u64>(dst, a);
+    store<u64>(dst + n - 8, z);
+  } else if (n >= 4) {
+    const a = load<u32>(src);
+    const z = load<u32>(src + n - 4);
+    store<u32>(dst, a);
+    store<u32>(dst + n - 4, z);
+  } else if (n != 0) {
+    // 1, 2 or 3 bytes: 0, n >> 1 and n - 1 cover them
+    const a = load<u8>(src);
+    const m = load<u8>(src + (n >> 1));
+    const z = load<u8>(src + n - 1);
+    store<u8>(dst, a);
+    store<u8>(dst + (n >> 1), m);
+    store<u8>(dst + n - 1, z);
+  }
+}
+
+function copyLong(dst: usize, src: usize, n: usize): void {
   if (n > 128) {
     memory.copy(dst, src, n);
     return;
   }
   let i: usize = 0;
-  // four words a turn: fewer turns, and V8 checks for interrupts on each
   for (; i + 32 <= n; i += 32) {
     const a = load<u64>(src + i);
     const b = load<u64>(src + i, 8);
@@ -225,6 +308,6 @@ export function inUse(): usize {
     store<u64>(dst + i, c, 16);
     store<u64>(dst + i, d, 24);
   }
-  for (; i + 8 <= n; i += 8) store<u64>(dst + i, load<u64>(src + i));
-  for (; i < n; i++) store<u8>(dst + i, load<u8>(src + i));
+  // the rest (< 32 bytes) through the loop-free path
+  if (i < n) copyShort(dst + i, src + i, n - i);
 }

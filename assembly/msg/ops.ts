@@ -21,7 +21,7 @@ import {
   complete, listAppend, listMoveTail, listRemove, park, PENDING, registerKind, wake, Waiter,
 } from '../wait/waiters';
 import {
-  addTotals, freeQueue, msgIds, MsgQueue, newQueue, receivers, senders, setMsgIds, totalBytes, totalMsgs,
+  freeQueue, msgIds, MsgQueue, newQueue, receivers, senders, setMsgIds, sumTotals, totalBytes, totalMsgs,
 } from './queue';
 import {
   allocMsg, enqueue, findMsg, freeMsg, Msg, msgText, reserveType, SEARCH_ANY, SEARCH_EQUAL, SEARCH_LESSEQUAL,
@@ -137,7 +137,6 @@ export const NEED_STAGE: i32 = -0x10002;
     enqueue(q, m, node);
     q.cbytes += m.size;
     q.qnum++;
-    addTotals(1, <i64>m.size);
   }
   return 0;
 }
@@ -264,7 +263,6 @@ function convertMode(msgtyp: i64, flags: i32): i32 {
   q.rtime = now();
   q.lrpid = p.pid;
   q.cbytes -= m.size;
-  addTotals(-1, -<i64>m.size);
   if (q.sHead != 0) ssWakeup(q);
   return n;
 }
@@ -358,6 +356,7 @@ export function msgCtl(p: Process, msqid: i32, cmd: i32, mask: i32, uid: u32, gi
 function msgctlInfo(cmd: i32): i32 {
   const info = cellAddr(C_INFO);
   const full = cmd == MSG_INFO;
+  if (full) sumTotals();
   store<i32>(info, full ? msgIds.inUse : MSGPOOL);
   store<i32>(info, full ? capInt(totalMsgs) : MSGMAP, 4);
   store<i32>(info, msgCtlMax, 8);

@@ -11,7 +11,7 @@
 
 import { EIDRM, ENOMEM } from '../errno';
 import { IpcPerm, S_IRWXUGO } from '../ipc/perm';
-import { addId, Registry, rmId } from '../ipc/registry';
+import { addId, maxIdx, obtainByIndex, Registry, rmId } from '../ipc/registry';
 import { msgCtlMnb, msgCtlMni } from '../limits';
 import { alloc, free } from '../mem/alloc';
 import { Process } from '../proc/process';
@@ -62,14 +62,24 @@ export class MsgQueue extends IpcPerm {
   return changetype<WaitList>(changetype<usize>(q) + offsetof<MsgQueue>('sHead'));
 }
 
-/** Messages and bytes queued in the namespace (percpu_msg_hdrs, percpu_msg_bytes). */
+/**
+ * Messages and bytes queued in the namespace (percpu_msg_hdrs,
+ * percpu_msg_bytes), as MSG_INFO reads them: summed over the queues when
+ * asked, as the kernel sums its per-cpu counters, so that a send or a
+ * receive keeps only its queue's counts.
+ */
 export let totalMsgs: u64 = 0;
 export let totalBytes: u64 = 0;
 
-// @ts-ignore: decorator
-@inline export function addTotals(msgs: i64, bytes: i64): void {
-  totalMsgs += <u64>msgs;
-  totalBytes += <u64>bytes;
+export function sumTotals(): void {
+  totalMsgs = 0;
+  totalBytes = 0;
+  for (let i = maxIdx(msgIds); i >= 0; i--) {
+    const q = changetype<MsgQueue | null>(obtainByIndex(msgIds, i));
+    if (q === null) continue;
+    totalMsgs += q.qnum;
+    totalBytes += q.cbytes;
+  }
 }
 
 /** The registry of message queues (msg_ids(ns)); set up by the kernel's init. */
@@ -116,8 +126,6 @@ export function freeQueue(ids: Registry, q: MsgQueue): void {
   const s = senders(q);
   while (s.head != 0) complete(changetype<Waiter>(s.head), -EIDRM, 0, 0, 0);
   rmId(ids, q);
-  totalMsgs -= q.qnum;
-  totalBytes -= q.cbytes;
   storeFree(q);
   free(changetype<usize>(q), offsetof<MsgQueue>());
 }

@@ -76,7 +76,8 @@ export function allocMsg(len: u32, mtype: i64): Msg | null {
   return m;
 }
 
-export function freeMsg(m: Msg): void {
+// @ts-ignore: decorator
+@inline export function freeMsg(m: Msg): void {
   free(changetype<usize>(m), MSG_HDR + <usize>m.size);
 }
 
@@ -133,7 +134,8 @@ function reserveTypeSlow(q: MsgQueue, mtype: i64): usize {
 /** A node left empty becomes the queue's spare; the previous spare goes. */
 // @ts-ignore: decorator
 @inline function keepEmpty(q: MsgQueue, n: TypeNode): void {
-  if (q.spare != changetype<usize>(n)) replaceSpare(q, n);
+  if (q.spare == 0) q.spare = changetype<usize>(n);
+  else if (q.spare != changetype<usize>(n)) replaceSpare(q, n);
 }
 
 function replaceSpare(q: MsgQueue, n: TypeNode): void {
@@ -199,7 +201,18 @@ function replaceSpare(q: MsgQueue, n: TypeNode): void {
 }
 
 /** find_msg(): the message a receive with (msgtyp, mode) takes, or null. */
-export function findMsg(q: MsgQueue, msgtyp: i64, mode: i32): Msg | null {
+// @ts-ignore: decorator
+@inline export function findMsg(q: MsgQueue, msgtyp: i64, mode: i32): Msg | null {
+  if (mode == SEARCH_ANY) return changetype<Msg | null>(q.head);
+  if (mode == SEARCH_EQUAL) {
+    // the type sent last is the one most often asked for
+    const last = q.lastNode;
+    if (last != 0 && changetype<TypeNode>(last).mtype == msgtyp) return changetype<Msg | null>(changetype<TypeNode>(last).head);
+  }
+  return findMsgSlow(q, msgtyp, mode);
+}
+
+function findMsgSlow(q: MsgQueue, msgtyp: i64, mode: i32): Msg | null {
   switch (mode) {
     case SEARCH_ANY:
       return changetype<Msg | null>(q.head);
@@ -260,18 +273,25 @@ function freeNode(n: usize): void {
   n.heapIdx = i;
 }
 
-function heapPush(q: MsgQueue, n: TypeNode): void {
+// Inline: a pair on an empty queue pushes onto and removes from an empty heap's end.
+// @ts-ignore: decorator
+@inline function heapPush(q: MsgQueue, n: TypeNode): void {
   if (!ASC_NO_ASSERT) assert(q.heapLen < q.heapCap, 'heap without room');
   const i = q.heapLen++;
   heapSet(q, i, n);
-  siftUp(q, i);
+  if (i > 0) siftUp(q, i);
 }
 
-function heapRemove(q: MsgQueue, n: TypeNode): void {
+// @ts-ignore: decorator
+@inline function heapRemove(q: MsgQueue, n: TypeNode): void {
   const i = n.heapIdx;
   const last = --q.heapLen;
   n.heapIdx = -1;
-  if (i == last) return;
+  if (i != last) heapFill(q, i, last);
+}
+
+/** Moves the heap's last node into the hole at i and restores the order. */
+function heapFill(q: MsgQueue, i: i32, last: i32): void {
   const moved = heapAt(q, last);
   heapSet(q, i, moved);
   if (i > 0 && moved.mtype < heapAt(q, (i - 1) >> 1).mtype) siftUp(q, i);

@@ -20,12 +20,20 @@
  * so it cannot be both — or abandoned by its process's exit (never settled).
  */
 
-import type { CallOptions, Message, MsgInfo, MsqidDs, Received, SemidDs, SemInfo } from '../api.js';
+import type { CallOptions, Message, MsgInfo, MsqidDs, MType, Received, SemidDs, SemInfo } from '../api.js';
 import { SETALL } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { CELL, CELL64, COMP_STRIDE, NEED_STAGE, type KernelExports } from './abi.js';
 import type { KernelClock } from './clock.js';
 import { joinLong, readMsginfo, readMsqid, readSemid, readSeminfo } from './marshal.js';
+
+/**
+ * TypedArray.prototype.set, called through a constant: once a method like
+ * send() is inlined into its caller, V8 (Node 20) loads `view.set` through a
+ * generic LoadIC call; a constant target is called directly (~70 fewer
+ * instructions a copy).
+ */
+const copyInto: (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void = Uint8Array.prototype.set;
 
 /** Lengths up to which views of the staging buffer are kept. */
 const VIEW_CACHE = 4096;
@@ -52,6 +60,8 @@ export class KernelCore {
   private i32: Int32Array;
   private u32: Uint32Array;
   private f64: Float64Array;
+  /** The completion count cell alone (after() reads it after every call). */
+  private compCount: Int32Array;
   /** Cell indices, in the units of each view. */
   private readonly cCount: number;
   private readonly cComp: number;
@@ -70,6 +80,14 @@ export class KernelCore {
   /** Views of the staging buffer's first n bytes, by n (small n only): made once, reused until memory or the buffer moves. */
   private views: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(VIEW_CACHE + 1).fill(undefined);
   private readonly tick: Int32Array | undefined;
+  /**
+   * The ticker's two cells [second, running] read as one f64 (a denormal,
+   * never NaN), so that stamp() tests both with one compare; NaN where there
+   * is no ticker.
+   */
+  private readonly tickPair: Float64Array;
+  /** tickPair when the time cell was last written from it; NaN (never equal) otherwise. */
+  private lastTickPair = Number.NaN;
   private lastSecond = Number.NaN;
   private readonly sleepers = new Map<number, Sleeper>();
   private fault: { detail: string; cause: unknown } | undefined;
@@ -94,22 +112,55 @@ export class KernelCore {
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.compCount = new Int32Array(buffer, this.cCount << 2, 1);
     this.tick = clock.tick;
+    this.tickPair = this.tick === undefined ? new Float64Array([Number.NaN]) : new Float64Array(this.tick.buffer, this.tick.byteOffset, 1);
     this.readStage();
   }
 
   // --- the rules around every call ----------------------------------------
 
+  // guard(), stamp() and after() run around every call, so each is kept a few
+  // bytecodes long, its rare work apart: V8 inlines guard() and after() into
+  // any caller whatever its budget. enter() is guard() and stamp() in one
+  // test, for the message-queue calls, whose callers have little budget left.
+
   /** Throws if the kernel trapped before. */
   private guard(): void {
-    if (this.fault !== undefined) {
-      throw new Error(`ipcemu: the emulated kernel trapped earlier (bug): ${this.fault.detail}`, { cause: this.fault.cause });
-    }
+    if (this.fault !== undefined) this.throwFault();
   }
 
+  private throwFault(): never {
+    throw new Error(`ipcemu: the emulated kernel trapped earlier (bug): ${this.fault!.detail}`, { cause: this.fault!.cause });
+  }
+
+  /** Unless the ticker runs and its second is the one last written, restamp() writes the current second. */
   private stamp(): void {
+    if (this.tickPair[0] !== this.lastTickPair) this.restamp();
+  }
+
+  /** guard() then stamp(): a fault leaves lastTickPair NaN, which no pair equals. */
+  private enter(): void {
+    if (this.tickPair[0] !== this.lastTickPair) this.reenter();
+  }
+
+  private reenter(): void {
+    this.guard();
+    this.restamp();
+  }
+
+  private restamp(): void {
     const t = this.tick;
-    const second = t !== undefined && t[1] === 1 ? t[0]! >>> 0 : this.clock.second();
+    // the pair first: should a cell change while the others are read, the next stamp() comes back here
+    const pair = this.tickPair[0]!;
+    let second: number;
+    if (t !== undefined && t[1] === 1 && this.fault === undefined) {
+      this.lastTickPair = pair;
+      second = t[0]! >>> 0;
+    } else {
+      this.lastTickPair = Number.NaN;
+      second = this.clock.second();
+    }
     if (second !== this.lastSecond) {
       this.lastSecond = second;
       this.f64[this.cNow] = second;
@@ -124,6 +175,7 @@ export class KernelCore {
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.compCount = new Int32Array(buffer, this.cCount << 2, 1);
     this.views.fill(undefined);
   }
 
@@ -139,16 +191,24 @@ export class KernelCore {
 
   /** The staging buffer's first n bytes. */
   private staged(n: number): Uint8Array {
-    if (n > VIEW_CACHE) return this.u8.subarray(this.stagePtr, this.stagePtr + n);
-    let view = this.views[n];
-    if (view === undefined) {
-      view = this.u8.subarray(this.stagePtr, this.stagePtr + n);
-      this.views[n] = view;
-    }
+    return this.views[n] ?? this.newView(n); // undefined past VIEW_CACHE too
+  }
+
+  private newView(n: number): Uint8Array {
+    const view = this.u8.subarray(this.stagePtr, this.stagePtr + n);
+    if (n <= VIEW_CACHE) this.views[n] = view;
     return view;
   }
 
+  /**
+   * After every call: one load in the usual case. A grown memory detaches the
+   * views, and a detached view reads undefined, so that too takes the slow way.
+   */
   private after(): void {
+    if (this.compCount[0] !== 0) this.afterSlow();
+  }
+
+  private afterSlow(): void {
     if (this.i32.length === 0) this.refresh();
     if (this.i32[this.cCount] !== 0) this.drain();
   }
@@ -160,6 +220,7 @@ export class KernelCore {
     }
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     this.fault = { detail, cause: error };
+    this.lastTickPair = Number.NaN; // enter() fails from now on
     const failure = new Error(`ipcemu: the emulated kernel trapped (bug): ${detail}`, { cause: error });
     const asleep = [...this.sleepers.values()];
     this.sleepers.clear();
@@ -346,17 +407,11 @@ export class KernelCore {
 
   /** msgsnd: 0, -errno, or PENDING. */
   send(pid: number, msqid: number, lo: number, hi: number, data: Uint8Array, flags: number): number {
-    this.guard();
     try {
-      this.stamp();
-      const len = data.length;
-      let r: number;
-      if (len <= this.stageCap) {
-        this.u8.set(data, this.stagePtr);
-        r = this.x.msgsnd(pid, msqid, len, lo, hi, flags);
-      } else {
-        r = this.sendLarge(pid, msqid, lo, hi, data, flags);
-      }
+      this.enter();
+      const r = data.length <= this.stageCap
+        ? (copyInto.call(this.u8, data, this.stagePtr), this.x.msgsnd(pid, msqid, data.length, lo, hi, flags))
+        : this.sendLarge(pid, msqid, lo, hi, data, flags);
       this.after();
       return r;
     } catch (error) {
@@ -379,12 +434,12 @@ export class KernelCore {
 
   /** msgrcv: the bytes received (then read the message with message() or into()), -errno, or PENDING. */
   receive(pid: number, msqid: number, msgsz: number, lo: number, hi: number, flags: number): number {
-    this.guard();
     try {
-      this.stamp();
+      this.enter();
       const r = this.x.msgrcv(pid, msqid, msgsz, lo, hi, flags);
       this.after();
-      if (r >= 0 && this.u32[this.cStageCap] !== this.stageCap) this.readStage();
+      // the core grows the staging buffer for a text longer than it, and only then
+      if (r > this.stageCap) this.readStage();
       return r;
     } catch (error) {
       throw this.trapped(error);
@@ -393,13 +448,20 @@ export class KernelCore {
 
   /** The message receive() just answered, as a fresh copy (the Uint8Array constructor copies faster than slice()). */
   message(length: number): Message {
-    return { mtype: joinLong(this.i32[this.cLo]!, this.i32[this.cHi]!), data: new Uint8Array(this.staged(length)) };
+    return { mtype: this.mtype(), data: new Uint8Array(this.staged(length)) };
   }
 
   /** Copies the message receive() just answered into `buf`. */
   into(buf: Uint8Array, length: number): Received {
-    buf.set(this.staged(length));
-    return { mtype: joinLong(this.i32[this.cLo]!, this.i32[this.cHi]!), length };
+    copyInto.call(buf, this.staged(length));
+    return { mtype: this.mtype(), length };
+  }
+
+  /** The type receive() just answered: a small integer, the usual case, stays one (no heap number). */
+  private mtype(): MType {
+    const hi = this.i32[this.cHi]!;
+    const lo = this.i32[this.cLo]!;
+    return hi === 0 && lo >= 0 ? lo : joinLong(lo, hi);
   }
 
   msgctl(pid: number, msqid: number, cmd: number, mask: number, uid: number, gid: number, mode: number, qbytes: number): number {

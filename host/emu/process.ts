@@ -49,74 +49,111 @@ export class EmuProcess implements SimProcess {
   }
 
   msgsnd(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number, opts?: CallOptions): Promise<void> {
+    const f = msgflg === undefined ? 0 : msgflg;
+    let r: number;
     try {
-      const id = typeof msqid === 'number' && (msqid | 0) === msqid ? msqid : int('msqid', msqid);
-      splitLong('mtype', mtype);
-      const lo = long.lo;
-      const hi = long.hi;
-      const text = data instanceof Uint8Array && data.length !== 0 ? data : bytes('msgp', data);
-      const f = flags('msgflg', msgflg);
-      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
-      const r = this.core.send(this.pid, id, lo, hi, text, f);
-      if (r === 0) return RESOLVED;
-      if (r === PENDING) return this.core.sleep<void>(this.pid, 'msgsnd', false, o);
-      return Promise.reject(new IpcError(-r, 'msgsnd'));
+      // as msgsndSync, and without options
+      r = typeof msqid === 'number' && (msqid | 0) === msqid && typeof mtype === 'number' && (mtype | 0) === mtype
+        && data instanceof Uint8Array && data.length !== 0 && typeof f === 'number' && (f | 0) === f && opts === undefined
+        ? this.core.send(this.pid, msqid, mtype, mtype >> 31, data, f)
+        : this.sendChecked(msqid, mtype, data, msgflg, 0, opts);
     } catch (error) {
       return Promise.reject(error);
     }
+    return r === 0 ? RESOLVED : this.unsent(r, opts);
+  }
+
+  /** msgsnd answered other than 0: asleep (opts checked by sendChecked), or an errno. */
+  private unsent(r: number, opts: CallOptions | undefined): Promise<void> {
+    if (r === PENDING) return this.core.sleep<void>(this.pid, 'msgsnd', false, opts === undefined ? NO_OPTIONS : opts);
+    return Promise.reject(new IpcError(-r, 'msgsnd'));
   }
 
   msgsndSync(msqid: number, mtype: MType, data: Uint8Array, msgflg?: number): void {
-    const id = typeof msqid === 'number' && (msqid | 0) === msqid ? msqid : int('msqid', msqid);
-    splitLong('mtype', mtype);
-    const lo = long.lo;
-    const hi = long.hi;
-    const text = data instanceof Uint8Array && data.length !== 0 ? data : bytes('msgp', data);
-    const f = flags('msgflg', msgflg) | IPC_NOWAIT;
-    const r = this.core.send(this.pid, id, lo, hi, text, f);
+    const f = msgflg === undefined ? 0 : msgflg;
+    // the usual call (int32 id, type and flags, a non-empty Uint8Array) in few bytecodes, so that V8 inlines it whole
+    const r = typeof msqid === 'number' && (msqid | 0) === msqid && typeof mtype === 'number' && (mtype | 0) === mtype
+      && data instanceof Uint8Array && data.length !== 0 && typeof f === 'number' && (f | 0) === f
+      ? this.core.send(this.pid, msqid, mtype, mtype >> 31, data, f | IPC_NOWAIT)
+      : this.sendChecked(msqid, mtype, data, msgflg, IPC_NOWAIT, undefined);
     if (r !== 0) throw new IpcError(-r, 'msgsnd');
   }
 
+  /** msgsnd's arguments through validate.ts (TypeError / RangeError where Linux has no errno), then the call. */
+  private sendChecked(msqid: unknown, mtype: unknown, data: unknown, msgflg: unknown, add: number, opts: unknown): number {
+    const id = int('msqid', msqid);
+    splitLong('mtype', mtype);
+    const lo = long.lo;
+    const hi = long.hi;
+    const text = bytes('msgp', data);
+    const f = flags('msgflg', msgflg) | add;
+    if (opts !== undefined) callOptions(opts);
+    return this.core.send(this.pid, id, lo, hi, text, f);
+  }
+
   msgrcv(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number, opts?: CallOptions): Promise<Message> {
+    const f = msgflg === undefined ? 0 : msgflg;
+    let r: number;
     try {
-      const id = typeof msqid === 'number' && (msqid | 0) === msqid ? msqid : int('msqid', msqid);
-      const sz = clampSize(size('msgsz', msgsz));
-      splitLong('msgtyp', msgtyp);
-      const lo = long.lo;
-      const hi = long.hi;
-      const f = flags('msgflg', msgflg);
-      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
-      const r = this.core.receive(this.pid, id, sz, lo, hi, f);
+      // the usual call inline (int32 id, size, type and flags, no options); a negative size goes as it is (EINVAL)
+      r = typeof msqid === 'number' && (msqid | 0) === msqid && typeof msgsz === 'number' && (msgsz | 0) === msgsz
+        && typeof msgtyp === 'number' && (msgtyp | 0) === msgtyp && typeof f === 'number' && (f | 0) === f && opts === undefined
+        ? this.core.receive(this.pid, msqid, msgsz, msgtyp, msgtyp >> 31, f)
+        : this.receiveChecked(msqid, msgsz, msgtyp, msgflg, 0, opts);
       if (r >= 0) return Promise.resolve(this.core.message(r));
-      if (r === PENDING) return this.core.sleep<Message>(this.pid, 'msgrcv', true, o);
-      return Promise.reject(new IpcError(-r, 'msgrcv'));
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.unreceived(r, opts);
   }
 
-  msgrcvSync(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number): Message {
-    const id = typeof msqid === 'number' && (msqid | 0) === msqid ? msqid : int('msqid', msqid);
+  /** msgrcv answered no message: asleep (opts checked by receiveChecked), or an errno. */
+  private unreceived(r: number, opts: CallOptions | undefined): Promise<Message> {
+    if (r === PENDING) return this.core.sleep<Message>(this.pid, 'msgrcv', true, opts === undefined ? NO_OPTIONS : opts);
+    return Promise.reject(new IpcError(-r, 'msgrcv'));
+  }
+
+  /** msgrcv's arguments through validate.ts, then the call. */
+  private receiveChecked(msqid: unknown, msgsz: unknown, msgtyp: unknown, msgflg: unknown, add: number, opts: unknown): number {
+    const id = int('msqid', msqid);
     const sz = clampSize(size('msgsz', msgsz));
     splitLong('msgtyp', msgtyp);
     const lo = long.lo;
     const hi = long.hi;
-    const f = flags('msgflg', msgflg) | IPC_NOWAIT;
-    const r = this.core.receive(this.pid, id, sz, lo, hi, f);
+    const f = flags('msgflg', msgflg) | add;
+    if (opts !== undefined) callOptions(opts);
+    return this.core.receive(this.pid, id, sz, lo, hi, f);
+  }
+
+  msgrcvSync(msqid: number, msgsz: number, msgtyp: MType, msgflg?: number): Message {
+    const f = msgflg === undefined ? 0 : msgflg;
+    const r = typeof msqid === 'number' && (msqid | 0) === msqid && typeof msgsz === 'number' && (msgsz | 0) === msgsz
+      && typeof msgtyp === 'number' && (msgtyp | 0) === msgtyp && typeof f === 'number' && (f | 0) === f
+      ? this.core.receive(this.pid, msqid, msgsz, msgtyp, msgtyp >> 31, f | IPC_NOWAIT)
+      : this.receiveChecked(msqid, msgsz, msgtyp, msgflg, IPC_NOWAIT, undefined);
     if (r < 0) throw new IpcError(-r, 'msgrcv');
     return this.core.message(r);
   }
 
   msgrcvInto(msqid: number, buf: Uint8Array, msgtyp: MType, msgflg?: number): Received {
-    const id = typeof msqid === 'number' && (msqid | 0) === msqid ? msqid : int('msqid', msqid);
-    const into = buf instanceof Uint8Array && buf.length !== 0 ? buf : bytes('buf', buf);
+    const f = msgflg === undefined ? 0 : msgflg;
+    // as msgsndSync: the usual call inline; a buffer past INT_MAX bytes goes the checked way (clamped)
+    const r = typeof msqid === 'number' && (msqid | 0) === msqid && buf instanceof Uint8Array && buf.length !== 0
+      && buf.length <= 0x7fffffff && typeof msgtyp === 'number' && (msgtyp | 0) === msgtyp && typeof f === 'number' && (f | 0) === f
+      ? this.core.receive(this.pid, msqid, buf.length, msgtyp, msgtyp >> 31, f | IPC_NOWAIT)
+      : this.receiveIntoChecked(msqid, buf, msgtyp, msgflg);
+    if (r < 0) throw new IpcError(-r, 'msgrcv');
+    return this.core.into(buf, r);
+  }
+
+  private receiveIntoChecked(msqid: unknown, buf: unknown, msgtyp: unknown, msgflg: unknown): number {
+    const id = int('msqid', msqid);
+    const into = bytes('buf', buf);
     splitLong('msgtyp', msgtyp);
     const lo = long.lo;
     const hi = long.hi;
     const f = flags('msgflg', msgflg) | IPC_NOWAIT;
-    const r = this.core.receive(this.pid, id, clampSize(into.length), lo, hi, f);
-    if (r < 0) throw new IpcError(-r, 'msgrcv');
-    return this.core.into(into, r);
+    return this.core.receive(this.pid, id, clampSize(into.length), lo, hi, f);
   }
 
   msgctl(msqid: number, cmd: typeof IPC_STAT): MsqidDs;
