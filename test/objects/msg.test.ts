@@ -5,25 +5,13 @@ import {
 import { IpcError } from '../../host/errors.js';
 import { MessageQueue } from '../../host/objects/msg.js';
 import { BACKENDS } from '../backends.js';
+import { rejectsWith, throwsWith } from '../errors.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
 
 /** A key unlikely to collide with anything else on a real machine. */
 const key = () => 0x1e000000 + Math.floor(Math.random() * 0xfffff);
-
-async function rejectsWith(promise: Promise<unknown>, code: string) {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(IpcError);
-  expect((error as IpcError).code).toBe(code);
-}
-
-function throwsWith(fn: () => unknown, code: string) {
-  let error: unknown;
-  try { fn(); } catch (e) { error = e; }
-  expect(error).toBeInstanceOf(IpcError);
-  expect((error as IpcError).code).toBe(code);
-}
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.unavailable !== undefined)(`MessageQueue on ${backend.name}${backend.unavailable ? ` (unavailable: ${backend.unavailable})` : ''}`, () => {

@@ -3,21 +3,9 @@ import { IPC_PRIVATE, IPC_STAT, SEM_UNDO } from '../../host/constants.js';
 import { IpcError } from '../../host/errors.js';
 import { SemaphoreSet } from '../../host/objects/sem.js';
 import { BACKENDS } from '../backends.js';
+import { rejectsWith, throwsWith } from '../errors.js';
 
 const key = () => 0x1e100000 + Math.floor(Math.random() * 0xfffff);
-
-async function rejectsWith(promise: Promise<unknown>, code: string) {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(IpcError);
-  expect((error as IpcError).code).toBe(code);
-}
-
-function throwsWith(fn: () => unknown, code: string) {
-  let error: unknown;
-  try { fn(); } catch (e) { error = e; }
-  expect(error).toBeInstanceOf(IpcError);
-  expect((error as IpcError).code).toBe(code);
-}
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
 
