@@ -165,6 +165,23 @@ export interface Received {
 /** The result of a `*_STAT` / `*_INFO` command: `result` is what the syscall returned. */
 export type WithResult<T> = T & { result: number };
 
+/** What {@link Process.stat} reports of a path. */
+export interface Stat {
+  type: 'fifo' | 'socket' | 'file' | 'dir' | 'other';
+  /** The permission bits (mode & 0o7777). */
+  mode: number;
+}
+
+/**
+ * What {@link Process.recv} returns: the bytes copied, and `length`, the
+ * call's return value (with MSG_TRUNC on a datagram or seqpacket socket the
+ * message's real size, else the bytes copied).
+ */
+export interface Datagram {
+  data: Uint8Array;
+  length: number;
+}
+
 /** Which kernel a process runs on. */
 export type BackendName = 'emu' | 'native';
 
@@ -298,6 +315,124 @@ export interface Process {
   semctl(semid: number, semnum: number, cmd: typeof IPC_RMID): 0;
   semctl(semid: number, semnum: number, cmd: number, arg?: number | readonly number[] | SemidSet):
     number | number[] | SemidDs | WithResult<SemidDs> | WithResult<SemInfo>;
+
+  // ---- Descriptors: pipes, FIFOs, Unix sockets --------------------------------
+  //
+  // Descriptors are small integers in the process's own table (real fds on
+  // native). Reads and writes of pipes, FIFOs and sockets may block and return
+  // promises; aborting them acts as a signal whose handler runs: a call that has
+  // moved nothing fails with EINTR, one that has moved bytes returns their count.
+  // If `signal.reason` is an object with `restart: true` (e.g.
+  // `controller.abort({ restart: true })`) the handler counts as installed with
+  // SA_RESTART: a read, write, send, recv or FIFO open that has moved nothing
+  // carries on sleeping, as Linux restarts it (poll still fails with EINTR).
+  // Such a reason may carry `signal`, a fresh AbortSignal that interrupts the
+  // restarted call from then on (`{ restart: true, signal }`); without it the
+  // restarted call can no longer be aborted.
+  // A write with no reader fails with EPIPE (SIGPIPE is treated as ignored).
+
+  /**
+   * pipe2: a new pipe, `[readFd, writeFd]`. Never blocks.
+   * @param flags O_NONBLOCK, O_CLOEXEC, O_DIRECT (others: EINVAL).
+   * @throws EINVAL, EMFILE (descriptor table full).
+   */
+  pipe(flags?: number): [number, number];
+
+  /** Makes a FIFO at `path` with `mode` (less the umask, 022). @throws EEXIST, ENOENT, EACCES. */
+  mkfifo(path: string, mode?: number): void;
+
+  /**
+   * Opens `path` (a FIFO, or a file where the backend has files). A FIFO opened
+   * O_RDONLY blocks until a writer opens it, O_WRONLY until a reader does;
+   * O_RDWR never blocks. With O_NONBLOCK a read-only open succeeds at once and
+   * a write-only one with no reader fails with ENXIO.
+   * @throws ENOENT, EACCES, ENXIO, EINTR (aborted while waiting).
+   */
+  open(path: string, flags: number, mode?: number, opts?: CallOptions): Promise<number>;
+
+  /** Removes the name `path`. Open descriptors stay usable. @throws ENOENT, EACCES. */
+  unlink(path: string): void;
+
+  /** stat(2): what `path` is and its permission bits. @throws ENOENT. */
+  stat(path: string): Stat;
+
+  /**
+   * Reads up to `count` bytes: returns as soon as at least one byte is there,
+   * or empty data at end of file (no writer left and nothing buffered).
+   * Sleeps on an empty pipe that still has writers, unless O_NONBLOCK (then EAGAIN).
+   * @throws EBADF (not open for reading), EINVAL (count < 0), EAGAIN, EINTR.
+   */
+  read(fd: number, count: number, opts?: CallOptions): Promise<Uint8Array>;
+
+  /** read that never blocks: where it would sleep it fails with EAGAIN. */
+  readSync(fd: number, count: number): Uint8Array;
+
+  /** readSync into `buf` (count = `buf.length`): returns the bytes written there; no allocation. */
+  readInto(fd: number, buf: Uint8Array): number;
+
+  /**
+   * Writes `data`; returns the bytes written. On a pipe, up to PIPE_BUF (4096)
+   * bytes go in atomically; a blocking write sleeps until all are written,
+   * a non-blocking one writes what fits (above PIPE_BUF) or fails with EAGAIN.
+   * @throws EBADF (not open for writing), EPIPE (no reader), EAGAIN, EINTR.
+   */
+  write(fd: number, data: Uint8Array, opts?: CallOptions): Promise<number>;
+
+  /** write that never blocks: it writes what a non-blocking write would, or fails with EAGAIN. */
+  writeSync(fd: number, data: Uint8Array): number;
+
+  /** Closes a descriptor; the last close of an end wakes the other side's sleepers. @throws EBADF. */
+  close(fd: number): void;
+
+  /**
+   * fcntl: F_GETFL (access mode and status flags), F_SETFL (O_NONBLOCK,
+   * O_APPEND, O_DIRECT; shared by every descriptor of the open file
+   * description), F_GETPIPE_SZ, F_SETPIPE_SZ (returns the new size), F_GETFD,
+   * F_SETFD. @throws EBADF, EINVAL, EBUSY, EPERM.
+   */
+  fcntl(fd: number, cmd: number, arg?: number): number;
+
+  /** ioctl FIONREAD: the unread bytes (for a datagram socket: the next datagram's size). @throws EBADF, ENOTTY, EINVAL. */
+  ioctl(fd: number, request: number): number;
+
+  /**
+   * poll(2) on one descriptor: resolves to revents, the asked `events` that
+   * hold plus POLLERR / POLLHUP / POLLNVAL. `timeout` in ms: 0 does not wait,
+   * a negative one waits for ever. Resolves 0 when the timeout passes.
+   * @throws EINTR (aborted while waiting).
+   */
+  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number>;
+
+  /**
+   * socketpair: two connected AF_UNIX sockets. `type` is SOCK_STREAM,
+   * SOCK_DGRAM or SOCK_SEQPACKET, optionally with SOCK_NONBLOCK | SOCK_CLOEXEC.
+   * @throws EAFNOSUPPORT (domain), EINVAL (type), EOPNOTSUPP / EPROTONOSUPPORT, EMFILE.
+   */
+  socketpair(domain: number, type: number, protocol?: number): [number, number];
+
+  /**
+   * send: returns the bytes sent. Flags: MSG_DONTWAIT, MSG_NOSIGNAL (always
+   * implied: SIGPIPE is ignored). @throws EPIPE, ECONNREFUSED, ENOTCONN,
+   * EMSGSIZE, EAGAIN, EINTR, ENOTSOCK, EBADF.
+   */
+  send(fd: number, data: Uint8Array, flags?: number, opts?: CallOptions): Promise<number>;
+
+  /**
+   * recv: up to `count` bytes (one message on datagram and seqpacket sockets,
+   * the rest of which is dropped unless MSG_PEEK). Flags: MSG_DONTWAIT,
+   * MSG_PEEK, MSG_TRUNC, MSG_WAITALL. Empty data at end of stream.
+   * @throws EAGAIN, ECONNRESET, EINTR, ENOTSOCK, EBADF, EINVAL.
+   */
+  recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram>;
+
+  /** shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR. @throws EBADF, ENOTSOCK, EINVAL, ENOTCONN. */
+  shutdown(fd: number, how: number): void;
+
+  /** setsockopt at SOL_SOCKET: SO_SNDBUF / SO_RCVBUF (Linux stores twice the value). @throws ENOPROTOOPT, EBADF, ENOTSOCK. */
+  setsockopt(fd: number, optname: number, value: number): void;
+
+  /** getsockopt at SOL_SOCKET: SO_SNDBUF / SO_RCVBUF. */
+  getsockopt(fd: number, optname: number): number;
 }
 
 /** Credentials of a simulated process. */
@@ -328,6 +463,12 @@ export interface Limits {
   semopm: number;
   /** kernel.sem, fourth field: sets (SEMMNI), at most 32768. SEMVMX (32767) and SEMAEM (32767) are fixed. */
   semmni: number;
+  /** fs.pipe-max-size: the most F_SETPIPE_SZ gives without CAP_SYS_RESOURCE (bytes; stored rounded up to a power-of-two number of pages). */
+  pipe_max_size: number;
+  /** fs.pipe-user-pages-soft: pages of pipes a user may hold before new pipes get 2 slots (0: no limit). */
+  pipe_user_pages_soft: number;
+  /** fs.pipe-user-pages-hard: pages of pipes a user may hold at all (0: no limit). */
+  pipe_user_pages_hard: number;
 }
 
 /** A process of the emulator: a Process that can also fork and exit. */
