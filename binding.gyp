@@ -7,7 +7,9 @@
         "native/errors.cc",
         "native/here.cc",
         "native/msg.cc",
+        "native/pipe.cc",
         "native/sem.cc",
+        "native/sock.cc",
         "native/wait.cc"
       ],
       "dependencies": [

@@ -20,7 +20,9 @@
 #include "errors.h"
 #include "here.h"
 #include "msg.h"
+#include "pipe.h"
 #include "sem.h"
+#include "sock.h"
 #include "wait.h"
 
 namespace ipcemu {
@@ -97,13 +99,19 @@ Napi::Value KeepAlive(const Napi::CallbackInfo& info) {
   return Napi::Value();
 }
 
-// interruptThread(tid) → whether thread `tid` of this process has a call
-// sleeping on it (a *Here call) that is now asked to stop (here.h).
+// interruptThread(tid, restart?) → whether thread `tid` of this process has
+// a call sleeping on it (a *Here call) that is now asked to stop, or (restart
+// true, restartable call) sent one SA_RESTART signal (here.h).
 Napi::Value InterruptThreadJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t tid;
   if (!ArgInt(env, info[0], "tid", &tid)) return Napi::Value();
-  return Napi::Boolean::New(env, tid > 0 && InterruptThread(static_cast<pid_t>(tid)));
+  bool restart = false;
+  if (info.Length() > 1 && !info[1].IsUndefined() && napi_get_value_bool(env, info[1], &restart) != napi_ok) {
+    Napi::TypeError::New(env, "restart must be a boolean").ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  return Napi::Boolean::New(env, tid > 0 && InterruptThread(static_cast<pid_t>(tid), restart));
 }
 
 // threadId() → the calling thread's id (gettid), which interruptThread names.
@@ -111,8 +119,10 @@ Napi::Value ThreadId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(CurrentThread()));
 }
 
-// cancel(handle) → whether a pending call was asked to stop. It settles
-// later, through settle(), with -EINTR or with what it had already done.
+// cancel(handle, restart?) → whether a pending call was asked to stop (or,
+// restart true and a restartable call, sent one SA_RESTART signal: wait.h).
+// A stopped call settles later, through settle(), with -EINTR or with what
+// it had already done.
 Napi::Value Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double handle;
@@ -120,8 +130,13 @@ Napi::Value Cancel(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "handle must be a number").ThrowAsJavaScriptException();
     return Napi::Value();
   }
+  bool restart = false;
+  if (info.Length() > 1 && !info[1].IsUndefined() && napi_get_value_bool(env, info[1], &restart) != napi_ok) {
+    Napi::TypeError::New(env, "restart must be a boolean").ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
   bool valid = handle >= 1 && handle <= 4294967295.0 && std::floor(handle) == handle;
-  return Napi::Boolean::New(env, valid && StateOf(info)->pool.Cancel(static_cast<uint32_t>(handle)));
+  return Napi::Boolean::New(env, valid && StateOf(info)->pool.Cancel(static_cast<uint32_t>(handle), restart));
 }
 
 // quiesce() → how many pending calls are now held out of the kernel.
@@ -190,6 +205,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("io", Napi::Value(env, io));
   NAPI_THROW_IF_FAILED(env, DefineMsg(env, exports, state), exports);
   NAPI_THROW_IF_FAILED(env, DefineSem(env, exports, state), exports);
+  NAPI_THROW_IF_FAILED(env, DefinePipe(env, exports, state), exports);
+  NAPI_THROW_IF_FAILED(env, DefineSock(env, exports, state), exports);
   return exports;
 }
 

@@ -24,6 +24,7 @@ constexpr auto kResend = std::chrono::milliseconds(1);
 
 // One call under RunHere. Guarded by Registry::mu.
 struct Entry {
+  bool restartable = false;
   bool interrupted = false;
   // Between the interrupted check and the system call's return: a signal
   // now either ends the call or is spent just before it (then resent).
@@ -80,20 +81,19 @@ void StartResender(Registry& r) {
 
 pid_t CurrentThread() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-int64_t RunHere(int64_t (*call)(void*), void* context) {
+int64_t RunHere(int64_t (*call)(void*), void* context, bool restartable) {
   Registry& r = Shared();
   const pid_t tid = CurrentThread();
   Entry entry;
+  entry.restartable = restartable;
   std::unique_lock<std::mutex> lock(r.mu);
   // One thread sleeps in one call: a second entry could only come from a
   // signal handler, and ours runs no code.
   if (!r.calls.emplace(tid, &entry).second) return -EDEADLK;
   lock.unlock();
 
-  sigset_t cancel, old;
-  sigemptyset(&cancel);
-  sigaddset(&cancel, CancelSignal());
-  pthread_sigmask(SIG_UNBLOCK, &cancel, &old);
+  sigset_t old;
+  UnblockCallSignals(&old);
 
   int64_t result;
   lock.lock();
@@ -119,13 +119,17 @@ int64_t RunHere(int64_t (*call)(void*), void* context) {
   return result;
 }
 
-bool InterruptThread(pid_t tid) {
+bool InterruptThread(pid_t tid, bool restart) {
   Registry& r = Shared();
   std::lock_guard<std::mutex> lock(r.mu);
   auto found = r.calls.find(tid);
   if (found == r.calls.end()) return false;
   Entry* entry = found->second;
   if (entry->interrupted) return true;
+  if (restart && entry->restartable) {
+    if (entry->inside) SignalThreadRestart(tid);
+    return true;
+  }
   entry->interrupted = true;
   if (entry->inside) SignalThread(tid);
   r.resend.push_back(tid);

@@ -34,14 +34,18 @@
 namespace ipcemu {
 
 // Runs `call(context)` (one system call: a result >= 0, or -errno) on this
-// thread with the cancel signal unblocked, again after each EINTR nobody
-// asked for. Answers its result, or -EINTR once interrupted.
-int64_t RunHere(int64_t (*call)(void*), void* context);
+// thread with the cancel and restart signals unblocked, again after each
+// EINTR nobody asked for. Answers its result, or -EINTR once interrupted.
+// `restartable`: Linux restarts the call after a handler with SA_RESTART
+// (pipe/socket I/O, FIFO open; not SysV calls, not poll).
+int64_t RunHere(int64_t (*call)(void*), void* context, bool restartable = false);
 
 // Interrupts the call thread `tid` has under RunHere. Answers whether it has
 // one (now asked to stop, or asked before); it returns -EINTR, or what it
-// had already done if it completed first.
-bool InterruptThread(pid_t tid);
+// had already done if it completed first. With `restart` and a restartable
+// call, the SA_RESTART signal is sent once instead (wait.h) and the call is
+// not marked interrupted: the kernel restarts it or returns a partial count.
+bool InterruptThread(pid_t tid, bool restart = false);
 
 // The calling thread's id (gettid).
 pid_t CurrentThread();

@@ -23,6 +23,7 @@ constexpr auto kDrainPoll = std::chrono::microseconds(200);
 constexpr size_t kWorkerStack = 256 * 1024;
 
 int g_signo = 0;
+int g_restart_signo = 0;
 std::once_flag g_signal_once;
 // Tests only (IPCEMU_TEST_ENTRY_DELAY_US): a pause between the cancelled
 // check and the system call. It widens the window where a cancel signal is
@@ -33,25 +34,34 @@ unsigned g_entry_delay_us = 0;
 // Runs on the worker's own stack; it only has to exist (and not have
 // SA_RESTART) for the interrupted system call to fail with EINTR.
 void OnCancelSignal(int) {}
+void OnRestartSignal(int) {}
 
 void InstallCancelSignal() {
   if (const char* delay = std::getenv("IPCEMU_TEST_ENTRY_DELAY_US")) {
     g_entry_delay_us = static_cast<unsigned>(std::strtoul(delay, nullptr, 10));
   }
-  // A realtime signal nobody handles: Node, libuv and V8 use none of them,
+  // Realtime signals nobody handles: Node, libuv and V8 use none of them,
   // and JavaScript cannot listen to them (process.on takes named signals).
-  for (int sig = SIGRTMAX - 1; sig >= SIGRTMIN + 2; --sig) {
+  // The first one found interrupts (no SA_RESTART: the interrupted call must
+  // return EINTR), the second restarts (SA_RESTART).
+  int found[2] = {0, 0};
+  int n = 0;
+  for (int sig = SIGRTMAX - 1; sig >= SIGRTMIN + 2 && n < 2; --sig) {
     struct sigaction old {};
     if (sigaction(sig, nullptr, &old) != 0) continue;
     if ((old.sa_flags & SA_SIGINFO) != 0 || old.sa_handler != SIG_DFL) continue;
     struct sigaction action {};
-    action.sa_handler = OnCancelSignal;
+    action.sa_handler = n == 0 ? OnCancelSignal : OnRestartSignal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;  // no SA_RESTART: the interrupted call must return EINTR
-    if (sigaction(sig, &action, nullptr) == 0) {
-      g_signo = sig;
-      return;
-    }
+    action.sa_flags = n == 0 ? 0 : SA_RESTART;
+    if (sigaction(sig, &action, nullptr) == 0) found[n++] = sig;
+  }
+  if (n == 2) {
+    g_signo = found[0];
+    g_restart_signo = found[1];
+  } else if (n == 1) {
+    // One is no use: without both, the addon does not load (CancelSignal() is 0).
+    signal(found[0], SIG_DFL);
   }
 }
 
@@ -61,6 +71,16 @@ void SignalThread(pid_t tid) {
   // tgkill, not pthread_kill: a tid of a live thread is always safe to name,
   // and callers only name threads they know are inside a call.
   syscall(SYS_tgkill, getpid(), tid, g_signo);
+}
+
+void SignalThreadRestart(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, g_restart_signo); }
+
+void UnblockCallSignals(sigset_t* old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, g_signo);
+  sigaddset(&set, g_restart_signo);
+  pthread_sigmask(SIG_UNBLOCK, &set, old);
 }
 
 void EntryDelay() {
@@ -83,6 +103,11 @@ int SpawnThread(pthread_t* thread, void* (*main)(void*), void* arg, size_t stack
 int CancelSignal() {
   std::call_once(g_signal_once, InstallCancelSignal);
   return g_signo;
+}
+
+int RestartSignal() {
+  std::call_once(g_signal_once, InstallCancelSignal);
+  return g_restart_signo;
 }
 
 WaitPool::WaitPool(void (*notify)(void*), void* context) : notify_(notify), context_(context) {}
@@ -137,10 +162,7 @@ void* WaitPool::WorkerMain(void* arg) {
 }
 
 void WaitPool::Work(Worker* self) {
-  sigset_t cancel;
-  sigemptyset(&cancel);
-  sigaddset(&cancel, g_signo);
-  pthread_sigmask(SIG_UNBLOCK, &cancel, nullptr);
+  UnblockCallSignals(nullptr);
   const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
 
   std::unique_lock<std::mutex> lock(mu_);
@@ -208,12 +230,18 @@ void WaitPool::Work(Worker* self) {
   changed_.notify_all();
 }
 
-bool WaitPool::Cancel(uint32_t handle) {
+bool WaitPool::Cancel(uint32_t handle, bool restart) {
   std::unique_lock<std::mutex> lock(mu_);
   auto found = calls_.find(handle);
   if (found == calls_.end()) return false;
   Call* call = found->second.get();
   if (call->phase_ == Call::Phase::kDone || call->cancelled_) return false;
+  if (restart && call->Restartable()) {
+    // Queued or parked: not in the kernel, so the signal would find nothing
+    // to restart; the call goes on sleeping either way.
+    if (call->phase_ == Call::Phase::kRunning) SignalThreadRestart(call->tid_);
+    return true;
+  }
   call->cancelled_ = true;
   switch (call->phase_) {
     case Call::Phase::kParked: {

@@ -10,7 +10,13 @@
 //
 // Cancellation is a signal: the worker's thread is sent `signo`, whose handler
 // is installed without SA_RESTART, so the sleeping msgrcv/msgsnd fails with
-// EINTR (SysV calls are never restarted anyway). The signal may land just
+// EINTR (SysV calls are never restarted anyway). A second signal, whose
+// handler has SA_RESTART, is what an interrupt "with restart" delivers, once,
+// to a restartable call (a pipe/FIFO/socket read, write, send, recv or FIFO
+// open): the kernel then restarts the call (fs/pipe.c: -ERESTARTSYS) or
+// returns the bytes it had already moved. Nothing resends it: one lost
+// before the thread entered the kernel is the same as one the kernel
+// restarted after. The signal may land just
 // before the thread enters the system call, where it would be lost; so the
 // cancelled flag is checked before every entry, and a canceller thread sends
 // the signal again every millisecond until the worker has left the call. A
@@ -33,6 +39,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <condition_variable>
@@ -52,9 +59,19 @@ namespace ipcemu {
 // signal) and its handler installed once per process. 0 if none was free.
 int CancelSignal();
 
+// The signal whose handler has SA_RESTART (chosen with CancelSignal, which
+// must have run). 0 if none was free.
+int RestartSignal();
+
 // Sends the cancel signal to thread `tid` of this process. Callers name only
 // threads they know are inside a call (under the lock that says so).
 void SignalThread(pid_t tid);
+
+// Sends the SA_RESTART signal once to thread `tid` (same rule for callers).
+void SignalThreadRestart(pid_t tid);
+
+// Unblocks both signals on the calling thread; `old` (may be null) receives the previous mask.
+void UnblockCallSignals(sigset_t* old);
 
 // Tests only: the pause IPCEMU_TEST_ENTRY_DELAY_US asks for between the
 // cancelled check and the system call (none otherwise).
@@ -73,6 +90,9 @@ class Call {
   virtual int64_t Run() = 0;
   // Hands the outcome to JavaScript: calls settle(handle, result, ...). JavaScript thread.
   virtual napi_status Settle(napi_env env, napi_value settle) = 0;
+  // Whether Linux restarts this call after a handler installed with
+  // SA_RESTART (pipe and socket I/O, FIFO open); SysV calls and poll never.
+  virtual bool Restartable() const { return false; }
 
   uint32_t handle = 0;
   // The outcome once done: >= 0, or -errno (-EINTR when cancelled).
@@ -107,7 +127,10 @@ class WaitPool {
   // thread could be started for it (the call is then dropped).
   int64_t Start(std::unique_ptr<Call> call);
   // Cancels a pending call; false if the handle is unknown or already done.
-  bool Cancel(uint32_t handle);
+  // With `restart`, a restartable call is sent the SA_RESTART signal once
+  // instead and is not marked cancelled (the kernel decides); any other call
+  // is cancelled as without it.
+  bool Cancel(uint32_t handle, bool restart = false);
   // Takes every pending call out of the kernel (JavaScript thread; returns
   // once none is in a system call) and holds new ones until Resume.
   // Answers how many calls are held.

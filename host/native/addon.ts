@@ -21,7 +21,8 @@ export interface RawErrno {
 
 /**
  * How a blocking call ends: `result` >= 0 (msgsnd: 0; msgrcv: the length,
- * with `mtype` and `data`), or -errno (-EINTR once cancelled).
+ * with `mtype` and `data`; read and recv: the count, with `data` and no
+ * mtype), or -errno (-EINTR once cancelled).
  */
 export type Settle = (handle: number, result: number, mtype?: MType, data?: Uint8Array) => void;
 
@@ -97,14 +98,21 @@ export interface RawAddon {
   /**
    * Interrupts the *Here call thread `tid` of this process sleeps in, as a
    * signal whose handler runs would: it returns -EINTR (or what it had already
-   * done). Answers whether that thread has such a call.
+   * done). With `restart` and a restartable call (pipe/socket I/O, FIFO
+   * open), one signal whose handler has SA_RESTART is delivered instead: the
+   * kernel restarts the call or returns its partial count. Answers whether
+   * that thread has such a call.
    */
-  interruptThread(tid: number): boolean;
+  interruptThread(tid: number, restart?: boolean): boolean;
   /** The calling thread's id (gettid): what interruptThread names. */
   threadId(): number;
 
-  /** Asks a pending call to stop; it still settles, with -EINTR or with what it did. */
-  cancel(handle: number): boolean;
+  /**
+   * Asks a pending call to stop; it still settles, with -EINTR or with what it
+   * did. With `restart` and a restartable call, sends it one SA_RESTART
+   * signal instead (it goes on sleeping, or returns a partial count).
+   */
+  cancel(handle: number, restart?: boolean): boolean;
   /** Takes every pending call out of the kernel and holds new ones; answers how many are held. */
   quiesce(): number;
   /** Puts held calls back: 0, or -errno when no thread could be started. */

@@ -1,9 +1,10 @@
 /**
  * This process with calls that sleep on the calling thread: the Process of
- * api.ts whose msgsnd and msgrcv block the thread that makes them (its event
- * loop stops meanwhile) and return promises already settled. Another thread
- * ends such a sleep with {@link interruptThread}, as a signal whose handler
- * runs would (EINTR).
+ * api.ts whose msgsnd, msgrcv, semop, semtimedop, open, read, write, poll,
+ * send and recv block the thread that makes them (its event loop stops
+ * meanwhile) and return promises already settled. Another thread ends such
+ * a sleep with {@link interruptThread}, as a signal whose handler runs
+ * would (EINTR), or with restart as one installed with SA_RESTART.
  *
  * Not part of the public surface: the conformance agent uses it so that an
  * actor's call made on its main thread is the main thread's in the kernel's
@@ -12,7 +13,7 @@
  * main thread"). Everything else is openNative().self()'s.
  */
 
-import type { CallOptions, Message, MType, SemBuf, Timespec } from '../api.js';
+import type { CallOptions, Datagram, Message, MType, SemBuf, Timespec } from '../api.js';
 import { loadAddon } from './load.js';
 import { nativeCalls } from './index.js';
 import { NativeProcess } from './process.js';
@@ -52,6 +53,39 @@ class ThreadProcess extends NativeProcess {
       return Promise.reject(error);
     }
   }
+
+  override open(path: string, flags: number, mode?: number, opts?: CallOptions): Promise<number> {
+    return settled(() => this.fd.openHere(path, flags, mode, opts));
+  }
+
+  override read(fd: number, count: number, opts?: CallOptions): Promise<Uint8Array> {
+    return settled(() => this.fd.readHere(fd, count, opts));
+  }
+
+  override write(fd: number, data: Uint8Array, opts?: CallOptions): Promise<number> {
+    return settled(() => this.fd.writeHere(fd, data, opts));
+  }
+
+  override poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number> {
+    return settled(() => this.fd.pollHere(fd, events, timeout, opts));
+  }
+
+  override send(fd: number, data: Uint8Array, flags?: number, opts?: CallOptions): Promise<number> {
+    return settled(() => this.sock.sendHere(fd, data, flags, opts));
+  }
+
+  override recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram> {
+    return settled(() => this.sock.recvHere(fd, count, flags, opts));
+  }
+}
+
+/** The outcome of a call that already ran, as a settled promise. */
+function settled<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 let here: ThreadProcess | undefined;
@@ -70,10 +104,15 @@ export function threadSelf(): NativeProcess {
 /**
  * Interrupts the call thread `tid` of this process sleeps in through
  * threadSelf(): it fails with EINTR, or keeps what it had already done.
- * Answers whether that thread has such a call.
+ * With `restart`, a restartable call (read, write, send, recv, a FIFO open)
+ * is delivered one signal whose handler has SA_RESTART instead: Linux
+ * restarts it (it sleeps on) or it returns the bytes it had already moved;
+ * poll and SysV calls are interrupted as without it. Answers whether that
+ * thread has such a call.
  */
-export function interruptThread(tid: number): boolean {
-  return loadAddon().interruptThread(tid);
+export function interruptThread(tid: number, restart = false): boolean {
+  if (typeof restart !== 'boolean') throw new TypeError('restart must be a boolean');
+  return loadAddon().interruptThread(tid, restart);
 }
 
 /** The calling thread's id, as interruptThread names it (the main thread's is process.pid). */

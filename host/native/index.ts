@@ -5,10 +5,12 @@
  */
 
 import type { Process } from '../api.js';
+import { FdCalls, rawFd } from './fd.js';
 import { loadAddon } from './load.js';
 import { MsgCalls } from './msg.js';
 import { NativeProcess, type NativeCalls } from './process.js';
 import { rawSem, SemCalls } from './sem.js';
+import { rawSock, SockCalls } from './sock.js';
 import { BlockingCalls } from './wait.js';
 
 /** The real kernel, as seen by this process. */
@@ -26,7 +28,12 @@ export function nativeCalls(): NativeCalls {
   if (calls === undefined) {
     const raw = loadAddon();
     const blocking = new BlockingCalls(raw);
-    calls = { msg: new MsgCalls(raw, blocking), sem: new SemCalls(rawSem(raw), blocking) };
+    calls = {
+      msg: new MsgCalls(raw, blocking),
+      sem: new SemCalls(rawSem(raw), blocking),
+      fd: new FdCalls(rawFd(raw), blocking),
+      sock: new SockCalls(rawSock(raw), blocking),
+    };
   }
   return calls;
 }

@@ -3,14 +3,20 @@
  * made by the addon for this very process (its pid, its credentials).
  */
 
-import type { CallOptions, Message, MsqidSet, MType, Process, Received, SemBuf, SemidSet, Timespec } from '../api.js';
+import type {
+  CallOptions, Datagram, Message, MsqidSet, MType, Process, Received, SemBuf, SemidSet, Stat, Timespec,
+} from '../api.js';
+import type { FdCalls } from './fd.js';
 import type { MsgCalls } from './msg.js';
 import type { SemCalls } from './sem.js';
+import type { SockCalls } from './sock.js';
 
 /** The calls of one addon instance, by kind. */
 export interface NativeCalls {
   readonly msg: MsgCalls;
   readonly sem: SemCalls;
+  readonly fd: FdCalls;
+  readonly sock: SockCalls;
 }
 
 export class NativeProcess implements Process {
@@ -19,10 +25,14 @@ export class NativeProcess implements Process {
 
   protected readonly msg: MsgCalls;
   protected readonly sem: SemCalls;
+  protected readonly fd: FdCalls;
+  protected readonly sock: SockCalls;
 
   constructor(calls: NativeCalls) {
     this.msg = calls.msg;
     this.sem = calls.sem;
+    this.fd = calls.fd;
+    this.sock = calls.sock;
   }
 
   msgget(key: number, msgflg?: number): number {
@@ -71,4 +81,86 @@ export class NativeProcess implements Process {
   // As msgctl: SemCalls answers the shape the overloads give each command.
   semctl = ((semid: number, semnum: number, cmd: number, arg?: number | readonly number[] | SemidSet) =>
     this.sem.semctl(semid, semnum, cmd, arg)) as Process['semctl'];
+
+  // ---- Descriptors: real fds of this process (fd.ts, sock.ts) ----
+
+  pipe(flags?: number): [number, number] {
+    return this.fd.pipe(flags);
+  }
+
+  mkfifo(path: string, mode?: number): void {
+    this.fd.mkfifo(path, mode);
+  }
+
+  open(path: string, flags: number, mode?: number, opts?: CallOptions): Promise<number> {
+    return this.fd.open(path, flags, mode, opts);
+  }
+
+  unlink(path: string): void {
+    this.fd.unlink(path);
+  }
+
+  stat(path: string): Stat {
+    return this.fd.stat(path);
+  }
+
+  read(fd: number, count: number, opts?: CallOptions): Promise<Uint8Array> {
+    return this.fd.read(fd, count, opts);
+  }
+
+  readSync(fd: number, count: number): Uint8Array {
+    return this.fd.readSync(fd, count);
+  }
+
+  readInto(fd: number, buf: Uint8Array): number {
+    return this.fd.readInto(fd, buf);
+  }
+
+  write(fd: number, data: Uint8Array, opts?: CallOptions): Promise<number> {
+    return this.fd.write(fd, data, opts);
+  }
+
+  writeSync(fd: number, data: Uint8Array): number {
+    return this.fd.writeSync(fd, data);
+  }
+
+  close(fd: number): void {
+    this.fd.close(fd);
+  }
+
+  fcntl(fd: number, cmd: number, arg?: number): number {
+    return this.fd.fcntl(fd, cmd, arg);
+  }
+
+  ioctl(fd: number, request: number): number {
+    return this.fd.ioctl(fd, request);
+  }
+
+  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number> {
+    return this.fd.poll(fd, events, timeout, opts);
+  }
+
+  socketpair(domain: number, type: number, protocol?: number): [number, number] {
+    return this.sock.socketpair(domain, type, protocol);
+  }
+
+  send(fd: number, data: Uint8Array, flags?: number, opts?: CallOptions): Promise<number> {
+    return this.sock.send(fd, data, flags, opts);
+  }
+
+  recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram> {
+    return this.sock.recv(fd, count, flags, opts);
+  }
+
+  shutdown(fd: number, how: number): void {
+    this.sock.shutdown(fd, how);
+  }
+
+  setsockopt(fd: number, optname: number, value: number): void {
+    this.sock.setsockopt(fd, optname, value);
+  }
+
+  getsockopt(fd: number, optname: number): number {
+    return this.sock.getsockopt(fd, optname);
+  }
 }

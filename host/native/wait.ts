@@ -26,7 +26,7 @@ import type { CallOptions, MType } from '../api.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { isRawErrno, type RawAddon } from './addon.js';
 
-/** How a blocking call ended well: msgsnd's 0, or msgrcv's length with mtype and data. */
+/** How a blocking call ended well: msgsnd's 0, msgrcv's length with mtype and data, read's count with data. */
 export interface Outcome {
   result: number;
   mtype?: MType;
@@ -39,6 +39,8 @@ interface Pending {
   readonly reject: (error: unknown) => void;
   /** It holds the process (counted in `held`). */
   readonly ref: boolean;
+  /** Linux restarts it after a handler installed with SA_RESTART (pipe/socket I/O, FIFO open). */
+  readonly restartable: boolean;
   signal?: AbortSignal;
   onAbort?: () => void;
   timer?: NodeJS.Timeout;
@@ -50,6 +52,28 @@ interface Pending {
 /** setTimeout's limit (2^31 - 1 ms); a longer timeout is waited in steps. */
 const MAX_TIMER = 0x7fff_ffff;
 const RESUME_RETRY_MS = 10;
+
+/**
+ * Whether an abort reason asks for a handler installed with SA_RESTART
+ * (api.ts: `controller.abort({ restart: true })`).
+ */
+export function isRestart(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && (reason as { restart?: unknown }).restart === true;
+}
+
+/**
+ * api.ts: a signal already aborted fails a call that would sleep with EINTR
+ * (unless it restarts: a restartable call then sleeps as Linux restarts it);
+ * a 0 ms timeout fails it with EAGAIN. Undefined: the call may sleep.
+ */
+export function wouldSleepError(options: CallOptions, syscall: string, restartable: boolean): IpcError | undefined {
+  const signal = options.signal;
+  if (signal?.aborted && !(restartable && isRestart(signal.reason))) {
+    return new IpcError(ERRNO.EINTR, syscall, { cause: signal.reason });
+  }
+  if (options.timeout === 0) return new IpcError(ERRNO.EAGAIN, syscall);
+  return undefined;
+}
 
 /** The IpcError for a raw `{ errno, syscall }`; anything else passes through. */
 function rawError(error: unknown): unknown {
@@ -70,8 +94,11 @@ export class BlockingCalls {
   /**
    * Starts a call with `start` (which answers the addon's handle) and
    * resolves with its outcome; rejects with the IpcError of `syscall`.
+   * `restartable`: an abort whose reason asks for restart sends the call one
+   * SA_RESTART signal (it goes on, or returns a partial count) instead of
+   * cancelling it.
    */
-  run(syscall: string, start: () => number, opts: CallOptions): Promise<Outcome> {
+  run(syscall: string, start: () => number, opts: CallOptions, restartable = false): Promise<Outcome> {
     let handle: number;
     try {
       handle = start();
@@ -79,17 +106,20 @@ export class BlockingCalls {
       return Promise.reject(rawError(error));
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const call: Pending = { syscall, resolve, reject, ref: opts.ref !== false };
+      const call: Pending = { syscall, resolve, reject, ref: opts.ref !== false, restartable };
       this.pending.set(handle, call);
       if (call.ref && this.held++ === 0) this.raw.keepAlive(true);
       const { signal, timeout } = opts;
-      if (signal !== undefined) {
-        call.signal = signal;
-        call.onAbort = () => this.stop(handle, 'abort', signal.reason);
-        signal.addEventListener('abort', call.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.listen(handle, call, signal);
       if (timeout !== undefined) this.arm(handle, call, Date.now() + timeout, timeout);
     });
+  }
+
+  private listen(handle: number, call: Pending, signal: AbortSignal): void {
+    call.signal = signal;
+    call.onAbort = () => this.stop(handle, 'abort', signal.reason);
+    if (signal.aborted) queueMicrotask(call.onAbort);
+    else signal.addEventListener('abort', call.onAbort, { once: true });
   }
 
   private arm(handle: number, call: Pending, deadline: number, wait: number): void {
@@ -104,6 +134,14 @@ export class BlockingCalls {
   private stop(handle: number, why: 'abort' | 'timeout', reason: unknown): void {
     const call = this.pending.get(handle);
     if (call === undefined || call.stop !== undefined) return;
+    if (why === 'abort' && call.restartable && isRestart(reason)) {
+      this.raw.cancel(handle, true);
+      // the restarted call listens to the signal the reason carries (api.ts), if any
+      const next = (reason as { signal?: unknown }).signal;
+      if (next instanceof AbortSignal) this.listen(handle, call, next);
+      else call.onAbort = undefined;
+      return;
+    }
     call.stop = why;
     call.reason = reason;
     this.raw.cancel(handle);
@@ -118,7 +156,8 @@ export class BlockingCalls {
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
     if (result >= 0) {
-      call.resolve(mtype === undefined ? { result } : { result, mtype, data: data! });
+      if (mtype !== undefined) call.resolve({ result, mtype, data: data! });
+      else call.resolve(data === undefined ? { result } : { result, data });
     } else if (result === -ERRNO.EINTR && call.stop === 'timeout') {
       // api.ts: a `timeout` that passes fails the call with EAGAIN, as semtimedop does.
       call.reject(new IpcError(ERRNO.EAGAIN, call.syscall));
