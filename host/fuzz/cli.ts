@@ -13,9 +13,9 @@ import { DEFAULT_SETTLE_MS } from './lockstep.js';
 import { MAX_SEED } from './prng.js';
 import { fuzz, type DivergenceReport, type FuzzReport } from './run.js';
 import { scenarioText } from './scenario-out.js';
-import { defaultActors, type FuzzActor, type FuzzKind } from './trace.js';
+import { defaultActors, FUZZ_KINDS, type FuzzActor, type FuzzKind } from './trace.js';
 
-export const FUZZ_HELP = `usage: ipcemu fuzz [--ops N] [--seed S] [--actors K] [--json] [--out FILE] [--self-check] [--kinds msg,sem]
+export const FUZZ_HELP = `usage: ipcemu fuzz [--ops N] [--seed S] [--actors K] [--json] [--out FILE] [--self-check] [--kinds msg,sem,pipe,socket]
 
 Runs N random message-queue and semaphore operations (msgget, msgsnd, msgrcv,
 msgctl, semget, semop, semctl) by K
@@ -27,7 +27,7 @@ conformance scenario with the kernel's answers as its expectations.
   --ops N        operations to run (default 1000)
   --seed S       the seed, 0..${MAX_SEED} (default: a random one, printed)
   --actors K     actors, 1..26 (default 4: root, uid 1000, uid 1001, root)
-  --kinds LIST   object kinds to mix, from msg,sem (default msg,sem)
+  --kinds LIST   object kinds to mix, from msg,sem,pipe,socket (default msg,sem)
   --json         print one JSON report (the closing line goes to stderr)
   --out FILE     write the scenario there (a second one to FILE.2.json, ...)
   --self-check   compare the emulator with a second emulator instead (needs
@@ -87,7 +87,9 @@ function parse(argv: readonly string[]): Options {
     else if (flag === '--out') o.out = value();
     else if (flag === '--kinds') {
       const ks = value().split(',');
-      if (ks.length === 0 || ks.some((k) => k !== 'msg' && k !== 'sem')) throw new UsageError(`--kinds takes msg, sem or msg,sem, not ${JSON.stringify(ks.join(','))}`);
+      if (ks.length === 0 || ks.some((k) => !(FUZZ_KINDS as readonly string[]).includes(k))) {
+        throw new UsageError(`--kinds takes a list from ${FUZZ_KINDS.join(',')}, not ${JSON.stringify(ks.join(','))}`);
+      }
       o.kinds = [...new Set(ks as FuzzKind[])];
     }
     else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);

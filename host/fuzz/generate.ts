@@ -36,15 +36,21 @@
  * ipcctl_obtain_check() lets cuid in), which ends every sleeping call.
  */
 
+import { FdGenerator } from './generate-fd.js';
 import type { Rng } from './prng.js';
 import { isGet, kindOf, queueName, queueRef, type FuzzActor, type FuzzKind, type FuzzStep, type CallFuzzStep } from './trace.js';
 
 /** What the reference backend answered to a step, as far as the generator may look. */
 export interface Observation {
-  /** The step's own call (absent for an interrupt): asleep, or ended. */
-  own?: { pending: true } | { pending: false; ok: boolean; /** For a msgget that succeeded: the queue it named. */ queue?: string };
+  /**
+   * The step's own call (absent for an interrupt): asleep, or ended; `value`
+   * is its normalized answer when it succeeded (descriptors as "$r5" names).
+   */
+  own?: { pending: true } | { pending: false; ok: boolean; /** For a msgget that succeeded: the queue it named. */ queue?: string; value?: unknown };
   /** Step numbers of earlier calls that ended during this step. */
   ended: readonly number[];
+  /** The answers of those that succeeded, by step number. */
+  values?: ReadonlyMap<number, unknown>;
 }
 
 export interface GeneratorOptions {
@@ -102,6 +108,8 @@ export class Generator {
   private readonly maxQueues: number;
   private readonly msgCopy: boolean;
   private readonly kinds: ReadonlySet<FuzzKind>;
+  /** Pipes and socketpairs, when those kinds are asked for. */
+  private readonly fd: FdGenerator | undefined;
 
   constructor(private readonly rng: Rng, private readonly opts: GeneratorOptions) {
     if (opts.actors.length === 0) throw new RangeError('the generator needs at least one actor');
@@ -111,12 +119,15 @@ export class Generator {
     this.msgCopy = opts.msgCopy ?? true;
     this.kinds = new Set(opts.kinds ?? ['msg', 'sem']);
     if (this.kinds.size === 0) throw new RangeError('the generator needs at least one kind');
+    const pipes = this.kinds.has('pipe');
+    const sockets = this.kinds.has('socket');
+    this.fd = pipes || sockets ? new FdGenerator(rng, { pipes, sockets, data: (n) => this.data(n) }) : undefined;
   }
 
   /** The next step, or undefined once the episode has closed. */
   next(): FuzzStep | undefined {
     const live = this.live();
-    if (!this.closing && this.n + live.length >= this.opts.ops) this.closing = true;
+    if (!this.closing && this.n + live.length + (this.fd?.closingCount() ?? 0) >= this.opts.ops) this.closing = true;
     if (this.closing) return this.closingStep();
     this.n++;
     const r = this.rng;
@@ -135,8 +146,13 @@ export class Generator {
       ['semop', sm * 45],
       ['semctl', sm * 40],
       ['interrupt', this.pending.size > 0 ? 0.7 : 0],
+      ...(this.fd?.weights(this.pending.size < this.maxPending) ?? []),
     ];
-    switch (r.weighted(kinds)) {
+    const choice = r.weighted(kinds);
+    if (this.fd !== undefined && (choice === 'pipe' || choice === 'socketpair' || choice.startsWith('fd-'))) {
+      return this.fd.step(choice, this.n, this.pending.size < this.maxPending, r.pick(this.opts.actors).name);
+    }
+    switch (choice) {
       case 'msgget':
         return this.call('msgget', this.msggetArgs(live.length));
       case 'msgsnd':
@@ -151,14 +167,18 @@ export class Generator {
         return this.call('semop', this.semopArgs());
       case 'semctl':
         return this.call('semctl', this.semctlArgs());
-      default:
-        return { kind: 'interrupt', n: this.n, target: r.pick([...this.pending.keys()]) };
+      default: {
+        const target = r.pick([...this.pending.keys()]);
+        // SA_RESTART matters only to descriptor calls (SysV calls fail with EINTR either way)
+        return this.fd?.owns(target) === true ? { kind: 'interrupt', n: this.n, target, restart: r.chance(0.5) } : { kind: 'interrupt', n: this.n, target };
+      }
     }
   }
 
   /** Takes in what the reference answered to `step`. */
   observe(step: FuzzStep, obs: Observation): void {
     for (const m of obs.ended) this.pending.delete(m);
+    this.fd?.observe(step, obs.own, obs.values ?? new Map(), obs.ended);
     if (step.kind !== 'call' || obs.own === undefined) return;
     if (obs.own.pending) {
       this.pending.set(step.n, { op: step.op, queue: step.args[0] });
@@ -190,6 +210,11 @@ export class Generator {
 
   /** Removes each queue left: by its creator, then by a root actor; a queue neither can remove is left to the lane's clean-up. */
   private closingStep(): FuzzStep | undefined {
+    const fdStep = this.fd?.closingStep(this.n + 1, (m) => this.pending.has(m));
+    if (fdStep !== undefined) {
+      this.n++;
+      return fdStep;
+    }
     const roots = this.opts.actors.filter((a) => a.uid === 0);
     for (const q of this.live()) {
       const by = q.failedRemovals === 0 ? q.creator : roots[q.failedRemovals - 1]?.name;

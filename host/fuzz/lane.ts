@@ -22,7 +22,10 @@ import type { EmuDriverOptions } from '../conformance/emu-driver.js';
 import { resolveRefs } from '../conformance/values.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { normalizeOutcome, type CallState, type NormContext } from './normalize.js';
-import { isGet, kindOf, queueName, type CallFuzzStep, type FuzzKind } from './trace.js';
+import { isGet, isPair, kindOf, pairNames, queueName, type CallFuzzStep, type FuzzKind } from './trace.js';
+
+/** Descriptor calls that sleep on a description without O_NONBLOCK. */
+const BLOCKING_FD_OPS = new Set(['read', 'write', 'send', 'recv']);
 
 /** A backend failed (an agent died, a call that cannot sleep never answered): nothing can be compared. */
 export class LaneFailure extends Error {
@@ -97,6 +100,8 @@ export class LaneRun implements NormContext {
   /** "msg:5" / "sem:5" → symbol. */
   private readonly symbols = new Map<string, string>();
   private readonly calls = new Map<number, LaneCall>();
+  /** Descriptor number → the name of the newest pipe or socketpair end that got it. */
+  private readonly fdSymbols = new Map<number, string>();
   private readonly tids = new Map<number, string>();
   /** Every id a msgget answered, recorded as the answer arrives (whatever the run does next): removed when the run ends. */
   private readonly answered = new Map<string, CreatedId>();
@@ -110,6 +115,11 @@ export class LaneRun implements NormContext {
 
   get keyBase(): number {
     return this.options.keyBase;
+  }
+
+  fdSymbol(fd: number): string | undefined {
+    const s = this.fdSymbols.get(fd);
+    return s === undefined ? undefined : '$' + s;
   }
 
   symbolOf(id: number, kind: FuzzKind = 'msg'): string | undefined {
@@ -153,6 +163,8 @@ export class LaneRun implements NormContext {
       });
     }
     if (step.op === 'semop') return (decoded[1] as SemBuf[]).some((b) => ((b[2] ?? 0) & IPC_NOWAIT) === 0);
+    // descriptor calls: whether they may sleep depends on the description's O_NONBLOCK, which only the kernel knows
+    if (BLOCKING_FD_OPS.has(step.op)) return true;
     return (step.op === 'msgsnd' || step.op === 'msgrcv') && ((decoded[3] as number) & IPC_NOWAIT) === 0;
   }
 
@@ -191,10 +203,10 @@ export class LaneRun implements NormContext {
     return c !== undefined && c.handle.outcome === undefined;
   }
 
-  async interrupt(n: number): Promise<void> {
+  async interrupt(n: number, restart = false): Promise<void> {
     const c = this.calls.get(n)!;
     try {
-      await this.driver.interrupt(c.handle, false);
+      await this.driver.interrupt(c.handle, restart);
     } catch (e) {
       throw new LaneFailure(`${this.kind.label}: interrupting step ${n}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -212,6 +224,15 @@ export class LaneRun implements NormContext {
     if (o.ok && isGet(c.step.op) && typeof o.value === 'number' && !this.symbols.has(key)) {
       this.symbols.set(key, queueName(n));
       this.ids.set(queueName(n), o.value);
+    }
+    if (o.ok && isPair(c.step.op) && Array.isArray(o.value)) {
+      // a new pipe's or socketpair's descriptors: named "r<n>"/"w<n>" or "x<n>"/"y<n>", as queues are
+      pairNames(c.step.op, n).forEach((name, i) => {
+        const fd = (o.value as unknown[])[i];
+        if (typeof fd !== 'number') return;
+        this.ids.set(name, fd);
+        this.fdSymbols.set(fd, name);
+      });
     }
     c.state = normalizeOutcome(c.step.op, c.decoded, o, this);
     return c.state;

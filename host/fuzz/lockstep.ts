@@ -17,7 +17,7 @@ import type { ActorSpec, DriverOptions } from '../conformance/driver.js';
 import type { Observation } from './generate.js';
 import { LaneFailure, LaneRun, UnboundName, type LaneKind } from './lane.js';
 import { compareStates, stepLabel, type CallState } from './normalize.js';
-import { isGet, queueName, type FuzzStep } from './trace.js';
+import { isGet, isPair, pairNames, queueName, type FuzzStep } from './trace.js';
 
 /** Where steps come from: the generator (fed back what the reference answered) or a fixed list. */
 export interface StepSource {
@@ -90,13 +90,20 @@ function takeKeyBase(): number {
 
 /** The reference's answers, as the generator may see them. */
 function observation(step: FuzzStep, rec: StepRecord): Observation {
-  const ended = rec.ended.filter((e) => e.states[1] !== 'pending').map((e) => e.n);
-  if (rec.own === undefined) return { ended };
+  const done = rec.ended.filter((e) => e.states[1] !== 'pending');
+  const ended = done.map((e) => e.n);
+  // what the calls that ended now answered (a woken read's bytes, a blocking write's count)
+  const values = new Map<number, unknown>();
+  for (const e of done) {
+    const st = e.states[1];
+    if (st !== 'pending' && 'value' in st) values.set(e.n, st.value);
+  }
+  if (rec.own === undefined) return { ended, values };
   const ref = rec.own[1];
-  if (ref === 'pending') return { own: { pending: true }, ended };
+  if (ref === 'pending') return { own: { pending: true }, ended, values };
   const ok = 'value' in ref;
   const queue = ok && step.kind === 'call' && isGet(step.op) && typeof ref.value === 'string' ? ref.value.slice(1) : undefined;
-  return { own: { pending: false, ok, ...(queue !== undefined && { queue }) }, ended };
+  return { own: { pending: false, ok, ...(queue !== undefined && { queue }), ...(ok && { value: ref.value }) }, ended, values };
 }
 
 function difference(at: number, call: number, label: string, states: [CallState, CallState], woken: boolean): Divergence | undefined {
@@ -126,7 +133,7 @@ export async function runLockstep(source: StepSource, lanes: readonly [LaneRun, 
       if (!asleep.has(s.target) || !lanes.every((l) => l.asleep(s.target))) {
         return { records, steps: records.length, invalid: `step ${s.n} interrupts step ${s.target}, which is not asleep` };
       }
-      await Promise.all(lanes.map((l) => l.interrupt(s.target)));
+      await Promise.all(lanes.map((l) => l.interrupt(s.target, s.restart === true)));
     }
 
     const rec: StepRecord = { step: s, ended: [] };
@@ -188,7 +195,8 @@ export function needs(step: FuzzStep): { queues: string[]; call?: number } {
   if (step.kind === 'interrupt') return { queues: [], call: step.target };
   const queues: string[] = [];
   const walk = (v: unknown): void => {
-    if (typeof v === 'string' && /^\$q\d+$/.test(v)) queues.push(v.slice(1));
+    // queues and descriptors alike: "$q5", "$r5" / "$w5" (pipe), "$x5" / "$y5" (socketpair)
+    if (typeof v === 'string' && /^\$[qrwxy]\d+$/.test(v)) queues.push(v.slice(1));
     else if (Array.isArray(v)) v.forEach(walk);
   };
   walk(step.args);
@@ -212,6 +220,7 @@ export function runnable(steps: readonly FuzzStep[]): FuzzStep[] {
     if (s.kind === 'call') {
       calls.add(s.n);
       if (isGet(s.op)) seen.add(queueName(s.n));
+      if (isPair(s.op)) for (const name of pairNames(s.op, s.n)) seen.add(name);
     }
   }
   return out;

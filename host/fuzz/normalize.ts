@@ -37,6 +37,8 @@ export interface NormContext {
   symbolOf(id: number, kind?: 'msg' | 'sem'): string | undefined;
   /** "$pid:A" (the actor's pid), "$tid:A" (another thread of actor A) or "$pid:?N" (no actor's). */
   pidName(pid: number): string;
+  /** The name a pipe or socketpair end's descriptor is bound to ("$r5"), if any. */
+  fdSymbol?(fd: number): string | undefined;
 }
 
 const INFO_LIMITS = ['msgmax', 'msgmnb', 'msgmni', 'msgssz', 'msgseg'] as const;
@@ -87,6 +89,8 @@ function semctlNorm(cmd: unknown, value: unknown, ctx: NormContext): unknown {
  */
 export function normalizeValue(op: string, args: readonly unknown[], value: unknown, ctx: NormContext): unknown {
   if (op === 'msgget') return idNorm(value, ctx);
+  // descriptor numbers differ between backends (the native agents hold descriptors of their own)
+  if ((op === 'pipe' || op === 'socketpair') && Array.isArray(value)) return value.map((fd) => (typeof fd === 'number' ? (ctx.fdSymbol?.(fd) ?? '$?fd') : fd));
   if (op === 'semget') return idNorm(value, ctx, 'sem');
   if (op === 'semctl') return semctlNorm(args[2], value, ctx);
   if (op !== 'msgctl' || !isRecord(value)) return value;

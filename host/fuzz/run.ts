@@ -18,6 +18,9 @@ import { Rng } from './prng.js';
 import { expectOf, jsonText, scenarioOf } from './scenario-out.js';
 import { actorSpecs, type FuzzActor, type FuzzKind, type FuzzStep } from './trace.js';
 
+/** Where Linux implements each kind: the scenario's refs. */
+const KERNEL_SOURCES: Readonly<Record<FuzzKind, string>> = { msg: 'ipc/msg.c', sem: 'ipc/sem.c', pipe: 'fs/pipe.c', socket: 'net/unix/af_unix.c' };
+
 export interface FuzzConfig {
   seed: number;
   ops: number;
@@ -96,7 +99,7 @@ export async function fuzz(pair: LanePair, config: FuzzConfig, hooks: FuzzHooks 
     const final = m.result.divergence !== undefined ? m.result : result;
     r.scenario = scenarioOf(final.records, final.divergence!, {
       title: `fuzz seed ${config.seed} episode ${r.episode}: ${d.signature} (${pair.subject.label}/${pair.reference.label})`,
-      refs: [config.command, ...(config.kinds ?? ['msg', 'sem']).map((k) => `ipc/${k}.c`)],
+      refs: [config.command, ...(config.kinds ?? ['msg', 'sem']).map((k) => KERNEL_SOURCES[k])],
       actors: config.actors,
       capSysResource,
       msgmnb: config.limits.msgmnb,

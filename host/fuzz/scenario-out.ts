@@ -20,7 +20,7 @@ import { formatData, isRecord } from '../conformance/values.js';
 import { octal } from './generate.js';
 import type { Divergence, StepRecord } from './lockstep.js';
 import type { CallState } from './normalize.js';
-import { actorSpecs, callName, isGet, kindOf, queueName, type FuzzActor, type FuzzStep } from './trace.js';
+import { actorSpecs, callName, isGet, isPair, kindOf, pairNames, queueName, type FuzzActor, type FuzzStep } from './trace.js';
 
 export interface ScenarioMeta {
   title: string;
@@ -86,7 +86,7 @@ export function scenarioOf(records: readonly StepRecord[], divergence: Divergenc
     const s = rec.step;
     const divergent = s.n === divergence.at;
     if (s.kind === 'interrupt') {
-      steps.push({ interrupt: callName(s.target) });
+      steps.push(s.restart === true ? { interrupt: callName(s.target), restart: true } : { interrupt: callName(s.target) });
     } else {
       used.add(s.by);
       const out: Record<string, unknown> = { by: s.by, call: [s.op, ...scenarioArgs(s.args)] };
@@ -94,6 +94,9 @@ export function scenarioOf(records: readonly StepRecord[], divergence: Divergenc
       if (ref === 'pending') {
         out.expect = 'blocks';
         out.as = callName(s.n);
+      } else if (isPair(s.op) && 'value' in ref) {
+        // a new pair of descriptors: any numbers will do
+        out.as = pairNames(s.op, s.n);
       } else if (isGet(s.op) && 'value' in ref && ref.value === '$' + queueName(s.n)) {
         // a new queue: any id will do, unless the emulator named an old one instead
         if (divergent && sub !== 'pending' && 'value' in sub && typeof sub.value === 'string' && sub.value !== ref.value) out.expect = { not: sub.value };

@@ -13,11 +13,19 @@
 
 import type { ActorSpec } from '../conformance/driver.js';
 
-/** The operations the fuzzer generates: message queues and semaphore sets. */
-export type FuzzOp = 'msgget' | 'msgsnd' | 'msgrcv' | 'msgctl' | 'semget' | 'semop' | 'semctl';
+/** The operations the fuzzer generates: message queues, semaphore sets, pipes and socketpairs. */
+export type FuzzOp =
+  | 'msgget' | 'msgsnd' | 'msgrcv' | 'msgctl' | 'semget' | 'semop' | 'semctl'
+  | 'pipe' | 'socketpair' | 'read' | 'write' | 'close' | 'fcntl' | 'ioctl' | 'poll'
+  | 'send' | 'recv' | 'shutdown' | 'getsockopt';
 
-/** The object kinds a run may mix. */
-export type FuzzKind = 'msg' | 'sem';
+/** The object kinds a run may mix (also the scenario tags of their steps). */
+export type FuzzKind = 'msg' | 'sem' | 'pipe' | 'socket';
+
+export const FUZZ_KINDS: readonly FuzzKind[] = ['msg', 'sem', 'pipe', 'socket'];
+
+const SOCKET_OPS = new Set(['socketpair', 'send', 'recv', 'shutdown', 'getsockopt']);
+const PIPE_OPS = new Set(['pipe', 'read', 'write', 'close', 'fcntl', 'ioctl', 'poll']);
 
 /** Whether an op creates or finds an object (its answer is an id bound to "q<n>"). */
 export function isGet(op: string): op is 'msgget' | 'semget' {
@@ -26,7 +34,29 @@ export function isGet(op: string): op is 'msgget' | 'semget' {
 
 /** The kind of an op's object. */
 export function kindOf(op: string): FuzzKind {
+  if (SOCKET_OPS.has(op)) return 'socket';
+  if (PIPE_OPS.has(op)) return 'pipe';
   return op.startsWith('sem') ? 'sem' : 'msg';
+}
+
+/** Whether an op makes a pair of descriptors (its answer is bound to two names). */
+export function isPair(op: string): op is 'pipe' | 'socketpair' {
+  return op === 'pipe' || op === 'socketpair';
+}
+
+/**
+ * The names the descriptors of a pipe (read end "r<n>", write end "w<n>")
+ * or socketpair ("x<n>", "y<n>") made at step n are bound to.
+ */
+export function pairNames(op: 'pipe' | 'socketpair', n: number): [string, string] {
+  return op === 'pipe' ? [`r${n}`, `w${n}`] : [`x${n}`, `y${n}`];
+}
+
+/** The step number of a "$r<n>" / "$w<n>" / "$x<n>" / "$y<n>" reference, or undefined. */
+export function fdRef(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^\$[rwxy](\d+)$/.exec(v);
+  return m ? Number(m[1]) : undefined;
 }
 
 export interface CallFuzzStep {
@@ -44,6 +74,8 @@ export interface InterruptFuzzStep {
   kind: 'interrupt';
   n: number;
   target: number;
+  /** The handler was installed with SA_RESTART (pipe and socket calls that moved nothing then go on sleeping). */
+  restart?: boolean;
 }
 
 export type FuzzStep = CallFuzzStep | InterruptFuzzStep;

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { Generator, type Observation } from '../../host/fuzz/generate.js';
+import { wellFormed } from '../../host/fuzz/lockstep.js';
+import { Rng } from '../../host/fuzz/prng.js';
+import { defaultActors, fdRef, isPair, pairNames, type FuzzKind, type FuzzStep } from '../../host/fuzz/trace.js';
+
+const actors = defaultActors(4);
+const limits = { msgmax: 8192, msgmnb: 16384 };
+
+/**
+ * Drives a generator with a fixed model of the answers: every call succeeds
+ * at once, a write answers its full size and a read or recv an empty buffer,
+ * so the output depends on the seed alone.
+ */
+function generateOffline(seed: number, ops: number, kinds: readonly FuzzKind[]): FuzzStep[] {
+  const g = new Generator(new Rng(seed), { actors, limits, ops, kinds });
+  const out: FuzzStep[] = [];
+  for (let s = g.next(); s !== undefined; s = g.next()) {
+    out.push(s);
+    let value: unknown = 0;
+    if (s.kind === 'call' && isPair(s.op)) value = pairNames(s.op, s.n).map((x) => '$' + x);
+    if (s.kind === 'call' && (s.op === 'write' || s.op === 'send')) value = (s.args[1] as Uint8Array).length;
+    if (s.kind === 'call' && (s.op === 'read' || s.op === 'recv')) value = new Uint8Array(0);
+    const obs: Observation = s.kind === 'call' ? { own: { pending: false, ok: true, value }, ended: [] } : { ended: [s.target] };
+    g.observe(s, obs);
+  }
+  return out;
+}
+
+describe('the descriptor generator', () => {
+  it('makes pipes and socketpairs and names each end only from the actor that made it', () => {
+    const steps = generateOffline(3, 600, ['pipe', 'socket']);
+    const owner = new Map<number, string>();
+    const ops = new Set<string>();
+    for (const s of steps) {
+      if (s.kind !== 'call') continue;
+      ops.add(s.op);
+      if (isPair(s.op)) owner.set(s.n, s.by);
+      const n = fdRef(s.args[0]);
+      if (n !== undefined) expect(s.by).toBe(owner.get(n));
+    }
+    for (const op of ['pipe', 'socketpair', 'read', 'write', 'send', 'recv', 'close', 'fcntl', 'ioctl', 'poll', 'shutdown']) expect(ops).toContain(op);
+    expect(wellFormed(steps)).toBe(true);
+  });
+
+  it('writes at the sizes where the page-slot rules show', () => {
+    const sizes = new Set<number>();
+    for (const seed of [1, 2, 3, 4]) {
+      for (const s of generateOffline(seed, 800, ['pipe'])) {
+        if (s.kind === 'call' && s.op === 'write') sizes.add((s.args[1] as Uint8Array).length);
+      }
+    }
+    for (const size of [1, 2047, 2049, 4096, 4097, 65536]) expect(sizes).toContain(size);
+  });
+
+  it('keeps at most 16 KiB waiting toward a socket end (the answers here say every send went in and no receive took anything)', () => {
+    const steps = generateOffline(5, 1500, ['socket']);
+    const queued = new Map<string, number>();
+    for (const s of steps) {
+      if (s.kind !== 'call' || (s.op !== 'send' && s.op !== 'write')) continue;
+      const fd = s.args[0] as string;
+      const m = /^\$([xy])(\d+)$/.exec(fd);
+      if (m === null) continue;
+      const peer = `${m[1] === 'x' ? 'y' : 'x'}${m[2]}`;
+      queued.set(peer, (queued.get(peer) ?? 0) + (s.args[1] as Uint8Array).length);
+      expect(queued.get(peer)).toBeLessThanOrEqual(16384);
+    }
+    expect(queued.size).toBeGreaterThan(0);
+  });
+
+  it('ends an episode with every end closed', () => {
+    const steps = generateOffline(9, 300, ['pipe', 'socket']);
+    const open = new Set<string>();
+    for (const s of steps) {
+      if (s.kind !== 'call') continue;
+      if (isPair(s.op)) for (const x of pairNames(s.op, s.n)) open.add('$' + x);
+      if (s.op === 'close') open.delete(s.args[0] as string);
+    }
+    expect([...open]).toEqual([]);
+  });
+
+  it('gives the same steps for the same seed', () => {
+    const a = JSON.stringify(generateOffline(11, 300, ['pipe', 'socket']), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+    const b = JSON.stringify(generateOffline(11, 300, ['pipe', 'socket']), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+    expect(a).toBe(b);
+  });
+});
