@@ -7,11 +7,18 @@
  *   until its outcome arrives here, which is also when the call stops being
  *   pending); otherwise on this thread's addon instance, whose pool threads
  *   are further threads of the process.
- * - interrupt: a call on the main thread gets interruptThread(main tid),
- *   tried again until the call is seen in the kernel or has answered (its
- *   hand-over may still be under way); one on the pool is aborted through
- *   its AbortSignal. Both are the addon's thread-directed cancel signal.
+ * - interrupt: a call on the main thread gets interruptThread(main tid,
+ *   restart), tried again until the call is seen in the kernel or has
+ *   answered (its hand-over may still be under way); one on the pool is
+ *   aborted through its AbortSignal (ops.ts: CallSignal), with reason
+ *   `{ restart: true, signal }` for a handler installed with SA_RESTART.
+ *   Both are the addon's thread-directed signal; the kernel decides what it
+ *   does to the call.
  * - probe: /proc/self/task, the main thread included (agent-threads.ts).
+ * - fork: a child agent holding this actor's scenario descriptors
+ *   (agent-fork.ts). Every outcome passes through here, so this thread keeps
+ *   the list of those descriptors; a forked agent starts with its parent's,
+ *   and sets FD_CLOEXEC again where the parent had it before it is ready.
  * - exit, or the driver gone (end of the socket): the main thread is told
  *   to exit and, should it sleep in a call, interrupted until the process
  *   has ended.
@@ -27,15 +34,18 @@ import { openNative } from '../native/index.js';
 import {
   CHANNEL_FD, frame, FrameReader, type CallState, type FromAgent, type FromMain, type ToAgent, type ToMain,
 } from './agent-protocol.js';
+import { inheritedDescriptors, restoreCloexec, ScenarioDescriptors, spawnFork } from './agent-fork.js';
 import { callStates, signatureOf, type PendingCall } from './agent-threads.js';
-import { newActorState, runOp } from './ops.js';
+import { CallSignal, newActorState, runOp } from './ops.js';
 
 /** How often a call on the main thread is looked for again when an interrupt or exit finds it not yet in the kernel. */
 const RETRY_MS = 1;
 
 interface Pending extends PendingCall {
+  op: string;
+  args: unknown[];
   /** For a call on the pool: how to interrupt it. */
-  controller?: AbortController;
+  signal?: CallSignal;
 }
 
 const main = parentPort!;
@@ -43,6 +53,8 @@ const socket = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
 const reader = new FrameReader();
 const pending = new Map<number, Pending>();
 const state = newActorState();
+const inherited = inheritedDescriptors();
+const descriptors = new ScenarioDescriptors(inherited);
 let pool: Process | undefined;
 let mainTid = 0;
 /** The call the main thread runs, if any. */
@@ -59,7 +71,9 @@ function tellMain(message: ToMain): void {
 
 /** The call's last word: it is no longer pending for probes that follow. */
 function answer(id: number, message: FromAgent): void {
+  const p = pending.get(id);
   pending.delete(id);
+  if (p !== undefined && message.t === 'done' && message.ok) descriptors.note(p.op, p.args, message.value);
   if (exiting) return;
   try {
     send(message);
@@ -77,16 +91,16 @@ function start(id: number, op: string, args: unknown[]): void {
   const signature = signatureOf(op, args);
   if (onMain === undefined) {
     onMain = id;
-    pending.set(id, { id, signature, tid: mainTid });
+    pending.set(id, { id, op, args, signature, tid: mainTid });
     tellMain({ t: 'call', id, op, args });
     return;
   }
-  const controller = new AbortController();
-  pending.set(id, { id, signature, controller });
+  const signal = new CallSignal();
+  pending.set(id, { id, op, args, signature, signal });
   pool ??= openNative().self();
   let result: Promise<unknown>;
   try {
-    result = runOp(pool, op, args, state, { signal: controller.signal });
+    result = runOp(pool, op, args, state, { signal: signal.signal });
   } catch (error) {
     result = Promise.reject(error);
   }
@@ -96,18 +110,34 @@ function start(id: number, op: string, args: unknown[]): void {
   );
 }
 
-function interrupt(id: number): void {
+function interrupt(id: number, restart: boolean): void {
   const p = pending.get(id);
+  if (p?.signal !== undefined) {
+    try {
+      p.signal.interrupt(restart);
+    } catch (error) {
+      send({ t: 'interrupted', id, found: true, refused: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    send({ t: 'interrupted', id, found: true });
+    return;
+  }
   send({ t: 'interrupted', id, found: p !== undefined });
-  if (p?.controller !== undefined) {
-    p.controller.abort(new Error('interrupted by the conformance runner'));
-  } else if (p !== undefined) {
+  if (p !== undefined) {
     // Until the main thread is seen in the call, or the call has answered (then onMain moved on).
+    // One success only: with SA_RESTART the call goes on sleeping, and a second signal would be a second handler run.
     const attempt = () => {
-      if (onMain === id && !interruptThread(mainTid)) setTimeout(attempt, RETRY_MS);
+      if (onMain === id && !interruptThread(mainTid, restart)) setTimeout(attempt, RETRY_MS);
     };
     attempt();
   }
+}
+
+function fork(message: Extract<ToAgent, { t: 'fork' }>): void {
+  spawnFork(message, descriptors.open()).then(
+    (pid) => send({ t: 'forked', seq: message.seq, pid }),
+    (error: unknown) => send({ t: 'forked', seq: message.seq, error: error instanceof Error ? error.message : String(error) }),
+  );
 }
 
 function states(ids: number[]): Record<number, CallState> {
@@ -139,7 +169,10 @@ function handle(message: ToAgent): void {
       start(message.id, message.op, message.args);
       break;
     case 'interrupt':
-      interrupt(message.id);
+      interrupt(message.id, message.restart);
+      break;
+    case 'fork':
+      fork(message);
       break;
     case 'probe':
       send({ t: 'sleeping', seq: message.seq, states: states(message.ids) });
@@ -165,6 +198,10 @@ main.on('message', (message: FromMain) => {
   try {
     if (message.t === 'main') {
       mainTid = message.tid;
+      if (inherited.length > 0) {
+        pool ??= openNative().self();
+        restoreCloexec(pool, inherited);
+      }
       send({ t: 'ready', pid: process.pid, ...credentials() });
       return;
     }

@@ -9,6 +9,11 @@
  * length and V8's serialization of the message (structured clone), so
  * Uint8Array data and bigint mtypes cross as they are; errors cross as plain
  * fields because Error objects do not clone faithfully.
+ *
+ * A forked actor's channel is a connection the parent agent opens to the
+ * driver's listening socket (native-driver.ts: fork) and hands to the child
+ * as its descriptor 3: its first frame, written by the parent, is `hello`
+ * with the driver's token; every later frame is the child's.
  */
 
 import { deserialize, serialize } from 'node:v8';
@@ -16,12 +21,39 @@ import { deserialize, serialize } from 'node:v8';
 /** The agent's end of the driver's socket. */
 export const CHANNEL_FD = 3;
 
+/**
+ * Environment variable of a forked agent: JSON of the descriptors it
+ * inherited ({@link InheritedFd}[]), at the numbers they had in the parent.
+ */
+export const INHERITED_FDS_ENV = 'IPCEMU_AGENT_INHERITED_FDS';
+
+/** A descriptor a fork passes on, and whether FD_CLOEXEC was set on it (a flag of the descriptor, not of the open file). */
+export interface InheritedFd {
+  fd: number;
+  cloexec: boolean;
+}
+
+/** How to start an agent (agent-launch.ts: AgentCommand). */
+export interface AgentStart {
+  modulePath: string;
+  execArgv: string[];
+}
+
 /** What the driver asks of an agent. */
 export type ToAgent =
   /** Start `op`; the agent answers `done` with the same id, however long it takes. */
   | { t: 'call'; id: number; op: string; args: unknown[] }
-  /** Interrupt call `id` (a signal whose handler runs, sent to its thread); answered by `interrupted`. */
-  | { t: 'interrupt'; id: number }
+  /**
+   * Interrupt call `id`: a signal whose handler runs (installed with
+   * SA_RESTART when `restart`), sent to its thread; answered by `interrupted`.
+   */
+  | { t: 'interrupt'; id: number; restart: boolean }
+  /**
+   * Fork: start a child agent that holds this agent's scenario descriptors at
+   * the same numbers, its channel a connection to `address` introduced by
+   * `hello` with `token`; answered by `forked`.
+   */
+  | { t: 'fork'; seq: number; address: string; token: string; command: AgentStart }
   /** Which of these pending calls sleep in their system call; answered by `sleeping`. */
   | { t: 'probe'; seq: number; ids: number[] }
   /** End the process (exit_group). No answer: the driver waits for the exit. */
@@ -45,7 +77,13 @@ export type FromAgent =
   | { t: 'done'; id: number; ok: false; errno: number }
   /** Call `id` threw something that is not an IpcError (a bug or a bad argument type): fails the scenario. */
   | { t: 'fault'; id: number; name: string; message: string }
-  | { t: 'interrupted'; id: number; found: boolean }
+  /** `refused`: why the call could not be interrupted (again) at all. */
+  | { t: 'interrupted'; id: number; found: boolean; refused?: string }
+  /** The fork's child was started (its pid), or could not be. */
+  | { t: 'forked'; seq: number; pid: number }
+  | { t: 'forked'; seq: number; error: string }
+  /** The first frame on a forked child's channel, written by its parent. */
+  | { t: 'hello'; token: string }
   | { t: 'sleeping'; seq: number; states: Record<number, CallState> };
 
 /** The channel thread asks the main thread (a worker_threads message). */

@@ -19,9 +19,10 @@
  * process, FORMAT.md), reports which calls sleep, interrupts them, and ends
  * the process.
  *
- * Per-actor tables (ops.ts ActorState) are per thread: empty while only
- * message queues exist. Kinds that keep some (descriptors, attachments)
- * will need them where both threads see them.
+ * Per-actor tables (ops.ts ActorState) are per thread and empty: the
+ * actor's descriptors are this process's own, which both threads share. The
+ * list of those a fork passes on is kept by the channel thread, which sees
+ * every outcome (agent-fork.ts).
  *
  * Environment (FORMAT.md "The actors' environment"): umask 022; SIGPIPE is
  * ignored (Node does so at start-up); the supplementary groups were emptied

@@ -15,7 +15,7 @@ import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, MSG_COPY } from '../const
 import { IpcError } from '../errors.js';
 import { openEmulator, type EmulatorOptions } from '../emu/index.js';
 import type { ActorSpec, CallHandle, Driver, DriverOptions, Outcome } from './driver.js';
-import { forkActorState, newActorState, runOp, SUPPORTED_OPS, UnsupportedOp, type ActorState } from './ops.js';
+import { CallSignal, forkActorState, newActorState, runOp, SUPPORTED_OPS, UnsupportedOp, type ActorState } from './ops.js';
 import { rootActorCaps } from './requires.js';
 
 interface Actor {
@@ -37,7 +37,7 @@ export class EmuDriver implements Driver {
   readonly settlesExactly = true;
   private kernel: Emulator | undefined;
   private readonly actors = new Map<string, Actor>();
-  private readonly controllers = new Map<CallHandle, AbortController>();
+  private readonly signals = new Map<CallHandle, CallSignal>();
 
   constructor(private readonly options: EmuDriverOptions = {}) {}
 
@@ -68,20 +68,20 @@ export class EmuDriver implements Driver {
   call(actor: string, op: string, args: unknown[]): CallHandle {
     if (!SUPPORTED_OPS.has(op)) throw new UnsupportedOp(op);
     const a = this.actor(actor);
-    const controller = new AbortController();
+    const signal = new CallSignal();
     const handle: { op: string; outcome: Outcome | undefined; done: Promise<Outcome> } = {
       op,
       outcome: undefined,
       done: undefined as unknown as Promise<Outcome>,
     };
-    handle.done = runOp(a.proc, op, args, a.state, { signal: controller.signal }).then(
+    handle.done = runOp(a.proc, op, args, a.state, { signal: signal.signal }).then(
       (value): Outcome => (handle.outcome = { ok: true, value }),
       (e: unknown): Outcome =>
         (handle.outcome =
           e instanceof IpcError ? { ok: false, errno: e.errno } : { ok: false, errno: 0, fault: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }),
     );
-    void handle.done.then(() => this.controllers.delete(handle));
-    this.controllers.set(handle, controller);
+    void handle.done.then(() => this.signals.delete(handle));
+    this.signals.set(handle, signal);
     return handle;
   }
 
@@ -90,12 +90,19 @@ export class EmuDriver implements Driver {
     await turn();
   }
 
-  async interrupt(call: CallHandle, _restart: boolean): Promise<void> {
-    // SysV calls fail with EINTR whatever SA_RESTART says: the backend decides, the driver only aborts
-    this.controllers.get(call)?.abort(new Error('interrupted by the scenario'));
+  async interrupt(call: CallHandle, restart: boolean): Promise<void> {
+    // The backend decides what the signal does to the call: SysV calls and poll fail with
+    // EINTR either way, pipe, FIFO and socket calls that have moved nothing sleep on under
+    // SA_RESTART (ops.ts: CallSignal).
+    try {
+      this.signals.get(call)?.interrupt(restart);
+    } catch (error) {
+      throw new Error(`interrupt: the ${call.op}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   async fork(parent: string, child: string): Promise<void> {
+    // the emulator's fork copies the descriptor table as shared open file descriptions
     const p = this.actor(parent);
     this.actors.set(child, { proc: p.proc.fork(), state: forkActorState(p.state) });
   }
@@ -106,7 +113,7 @@ export class EmuDriver implements Driver {
 
   async close(): Promise<void> {
     // every object lives in this scenario's kernel: dropping it removes them all
-    this.controllers.clear();
+    this.signals.clear();
     this.actors.clear();
     this.kernel = undefined;
   }

@@ -26,22 +26,57 @@
  * (ipc/msg.c: pipelined_send() records the receiving thread) is the actor's
  * pid, as kref finds it.
  *
- * fork: Node cannot fork(2). The "child" is a new agent with the parent's
- * uid/gid. That equals a real fork only while actors hold no per-process
- * IPC state: a real child would inherit the parent's descriptors (pipe, FIFO
- * and socket ends, POSIX queue descriptors, sharing their open file
- * descriptions) and its shared memory attachments (shm_nattch would grow,
- * shm_lpid would be the parent's), and would be the parent's child in the
- * process tree (it is the runner's here). SysV message queues have no such
- * state, so for them the difference cannot be observed. Pipes will need the
- * descriptors passed at the same numbers (spawn's stdio array) or a native
- * fork helper; shared memory, a native fork helper.
+ * Interrupts (FORMAT.md): one signal to the call's thread, its handler
+ * installed with SA_RESTART or not (interruptThread(tid, restart) for the
+ * main thread, the AbortSignal with reason { restart: true } on the addon's
+ * pool), and the kernel decides what the call does. After that settle()
+ * lets a settle window pass again, so the call has answered or is asleep
+ * again before the next step. A pool call that went on sleeping after an
+ * SA_RESTART interrupt takes a later interrupt only if the backend listens
+ * to the new signal the reason carries (ops.ts: CallSignal); else that step
+ * fails, saying so, rather than pretend.
  *
- * Clean-up (close): kill every agent with SIGKILL and wait for it to be
- * reaped, then, from the runner's own process, IPC_RMID every id a msgget
+ * fork: Node cannot fork(2). On a fork step the driver asks the PARENT's
+ * agent to start the child agent itself (agent-fork.ts): child_process.spawn
+ * with a stdio array that puts each descriptor the parent's scenario calls
+ * made, and has not closed, at the same number in the child. A descriptor
+ * installed that way shares its open file description with the parent's,
+ * exactly as fork(2)'s copy of the table does: O_NONBLOCK, the offset, the
+ * pipe's reader and writer counts (a close in one process is not the last
+ * while the other holds the end) and FIFO rendezvous are shared; "$r" names
+ * the same end in both. The child runs with the parent's credentials (it
+ * inherits them: uid, gid, the emptied supplementary groups) and its channel
+ * is a connection the parent opens to the driver's listening socket
+ * (native-fork.ts: an abstract Unix socket, introduced by a one-time token)
+ * and passes as descriptor 3. "$pid:B" is the child's pid.
+ * How it differs from fork(2):
+ * - Nothing of the parent's memory or threads is copied: the child is a
+ *   fresh agent. Calls pending in the parent stay the parent's (FORMAT.md
+ *   wants exactly that); the child has none.
+ * - The child is the parent agent's child (the driver's grandchild or
+ *   deeper), so the process tree is a real fork's; its parent agent reaps it
+ *   (init does, once the parent has exited, as for any orphan).
+ * - Only the scenario's descriptors are passed, not the agent's own (Node's
+ *   event loop, the channel): the child cannot see them, as a real child
+ *   would see no runner's. FD_CLOEXEC, which libuv clears on a descriptor it
+ *   installs, is set again in the child where the parent had it.
+ * - The parent agent handles SIGCHLD (libuv reaps its children that way)
+ *   where a C program has no handler, and a handler that runs would end a
+ *   partial write early. Linux sends the child's SIGCHLD to the thread that
+ *   forked it (kernel/fork.c: copy_process() makes it the real_parent), the
+ *   agent's channel thread, so the actor's calls are not disturbed.
+ * - SysV state is what fork(2) leaves too: no SEM_UNDO adjustments in the
+ *   child, queues and sets shared by id. Shared memory attachments and POSIX
+ *   queue descriptors are not carried (this driver has neither kind yet).
+ *
+ * Clean-up (close): kill every forked agent with SIGKILL, the latest fork
+ * first so that each dies while its parent agent is alive to reap it, and
+ * wait for it to end; then the agents the driver started, and wait for
+ * them to be reaped; then, from the runner's own process, IPC_RMID every id a msgget
  * or semget of the run returned and every queue or set whose key lies in
  * the run's window (found with *_STAT_ANY over the indexes up to IPC_INFO's
- * answer).
+ * answer). FIFOs live in the run's directory (DriverOptions.dir), which the
+ * runner makes per scenario and removes after close().
  * What it cannot do: a queue made by IPC_PRIVATE whose id never reached the
  * driver (its agent died between the syscall and the answer) is not found.
  */
@@ -54,8 +89,11 @@ import { IPC_CREAT, IPC_INFO, IPC_PRIVATE, IPC_RMID, MSG_COPY, MSG_STAT_ANY, SEM
 import { ERRNO, IpcError } from '../errors.js';
 import { openNative } from '../native/index.js';
 import { agentCommand } from './agent-launch.js';
-import { frame, FrameReader, type CallState, type FromAgent, type ToAgent } from './agent-protocol.js';
+import type { CallState, FromAgent, ToAgent } from './agent-protocol.js';
 import type { ActorSpec, CallHandle, Driver, DriverOptions, Outcome } from './driver.js';
+import { Channel } from './native-channel.js';
+import { ForkServer } from './native-fork.js';
+import { ForkedProcess, SpawnedProcess, type ActorProcess } from './native-process.js';
 import { SUPPORTED_OPS, UnsupportedOp } from './ops.js';
 
 /**
@@ -65,7 +103,7 @@ import { SUPPORTED_OPS, UnsupportedOp } from './ops.js';
  * more precise message is the one reported.
  */
 export interface NativeDriverLimits {
-  /** An agent's start, up to its first message. */
+  /** An agent's start (a fork's included), up to its first message. */
   startMs: number;
   /** settle(): a pending call answers or falls asleep. */
   settleMs: number;
@@ -81,8 +119,6 @@ const DEFAULT_LIMITS: NativeDriverLimits = { startMs: 8_000, settleMs: 5_000, an
 
 /** Poll period while waiting for calls to settle. */
 const POLL_MS = 2;
-/** Bytes of an agent's stderr kept for the report when it dies. */
-const STDERR_TAIL = 4096;
 /** Scenario keys are 1..9999 (FORMAT.md); the run's kernel keys are keyBase + that. */
 const KEY_SPAN = 9999;
 
@@ -103,7 +139,12 @@ class NativeCall implements CallHandle {
   outcome: Outcome | undefined = undefined;
   /** Its actor exited while it was pending: it will never answer. */
   abandoned = false;
-  readonly started = performance.now();
+  /**
+   * When it started, or was last interrupted: settle() lets a settle window
+   * pass from then, so that an interrupted call has taken the signal (and
+   * answered, or gone back to sleep under SA_RESTART) before the next step.
+   */
+  since = performance.now();
   readonly done: Promise<Outcome>;
   settle!: (outcome: Outcome) => void;
 
@@ -126,45 +167,42 @@ class Agent {
   readonly pending = new Map<number, NativeCall>();
   /** Answers awaited from the agent, by "kind:id". */
   readonly waiters = new Map<string, (message: FromAgent) => void>();
-  /** Resolves once the process has been reaped. */
+  /** Resolves once the process has ended (ActorProcess.exited), after its state became 'exited'. */
   readonly exited: Promise<void>;
-  exitStatus = '';
   /** Its state when the process ended. */
   stateAtExit: AgentState | undefined;
-  stderr = '';
+  /** Called once when the process has ended. */
+  private readonly onExit = new Set<() => void>();
 
   constructor(
     readonly name: string,
     readonly spec: ActorSpec,
-    readonly child: ChildProcess,
-    private readonly channel: Socket,
+    readonly proc: ActorProcess,
+    readonly channel: Channel,
+    /** Forked agents: the order of their forks (close() ends the latest first); 0 for those the driver started. */
+    readonly forkOrder: number,
+    /** Forked agents: the agent that started it, which reaps it. */
+    readonly parent: Agent | undefined,
     private readonly answerMs: number,
   ) {
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitStatus = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
-        this.stateAtExit = this.state;
-        this.state = 'exited';
-        resolve();
-      });
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
+    this.exited = proc.exited.then(() => {
+      this.stateAtExit = this.state;
+      this.state = 'exited';
+      for (const f of this.onExit) f();
+      this.onExit.clear();
     });
   }
 
   get pid(): number {
-    return this.child.pid ?? -1;
+    return this.proc.pid;
   }
 
   send(message: ToAgent): void {
-    // A dead agent's socket is closed: its death is reported through 'exit', not here.
-    if (!this.channel.destroyed) this.channel.write(frame(message));
+    this.channel.send(message);
   }
 
   /** Sends and waits for the answer the agent gives under `key`; rejects on its death or silence. */
-  request(message: ToAgent, key: string): Promise<FromAgent> {
+  request(message: ToAgent, key: string, ms = this.answerMs): Promise<FromAgent> {
     return new Promise((resolve, reject) => {
       if (this.state === 'exited') {
         reject(new Error(`actor ${this.name} has exited (${this.describeDeath()})`));
@@ -172,7 +210,7 @@ class Agent {
       }
       const done = () => {
         clearTimeout(timer);
-        this.child.off('exit', onExit);
+        this.onExit.delete(onExit);
         this.waiters.delete(key);
       };
       const onExit = () => {
@@ -181,9 +219,9 @@ class Agent {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`actor ${this.name} did not answer ${message.t} within ${this.answerMs} ms`));
-      }, this.answerMs);
-      this.child.once('exit', onExit);
+        reject(new Error(`actor ${this.name} did not answer ${message.t} within ${ms} ms`));
+      }, ms);
+      this.onExit.add(onExit);
       this.waiters.set(key, (answer) => {
         done();
         resolve(answer);
@@ -193,8 +231,8 @@ class Agent {
   }
 
   describeDeath(): string {
-    const tail = this.stderr.trim();
-    return `pid ${this.pid}, ${this.exitStatus || 'still running'}${tail ? `; stderr: ${tail}` : ''}`;
+    const tail = this.proc.stderrTail().trim();
+    return `pid ${this.pid}, ${this.proc.status()}${tail ? `; stderr: ${tail}` : ''}`;
   }
 }
 
@@ -227,6 +265,9 @@ export class NativeDriver implements Driver {
   private closed = false;
   private runnerProcess: Process | undefined;
   private readonly limits: NativeDriverLimits;
+  /** Where forked agents' channels arrive; listening from the first fork. */
+  private readonly forks = new ForkServer();
+  private forkCount = 0;
 
   constructor(limits: Partial<NativeDriverLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -263,7 +304,7 @@ export class NativeDriver implements Driver {
       this.throwIfFailed();
       const pending = this.pendingCalls();
       if (pending.length === 0) return;
-      const youngest = Math.max(...pending.map((c) => c.started));
+      const youngest = Math.max(...pending.map((c) => c.since));
       const window = youngest + settleMs - performance.now();
       if (window > 0) {
         await sleep(window);
@@ -281,26 +322,59 @@ export class NativeDriver implements Driver {
     }
   }
 
-  async interrupt(call: CallHandle, _restart: boolean): Promise<void> {
+  async interrupt(call: CallHandle, restart: boolean): Promise<void> {
     const c = this.own(call);
     if (c.outcome !== undefined) throw new Error(`interrupt: ${c.actor.name}'s ${c.op} has already answered`);
     if (c.abandoned) throw new Error(`interrupt: ${c.actor.name}'s ${c.op} was abandoned when its actor exited`);
-    // SysV calls answer EINTR to any signal whose handler runs, SA_RESTART or not
-    // (ipc/msg.c: -ERESTARTNOHAND), so the addon's cancellation (the AbortSignal)
-    // is exact for them and `restart` changes nothing. Pipe, FIFO, socket and POSIX
-    // queue calls restart under SA_RESTART: they will need a real signal delivered
-    // with or without it, and come with those kinds.
-    const answer = await c.actor.request({ t: 'interrupt', id: c.id }, `interrupted:${c.id}`);
+    // One signal, whose handler was installed with SA_RESTART or not, to the call's thread: the
+    // kernel decides (SysV calls and poll answer EINTR either way, ipc/msg.c: -ERESTARTNOHAND;
+    // pipe, FIFO and socket calls that moved nothing restart, fs/pipe.c: -ERESTARTSYS).
+    const answer = await c.actor.request({ t: 'interrupt', id: c.id, restart }, `interrupted:${c.id}`);
+    if (answer.t === 'interrupted' && answer.refused !== undefined) throw new Error(`interrupt: ${c.actor.name}'s ${c.op}: ${answer.refused}`);
     if (answer.t === 'interrupted' && !answer.found && c.outcome === undefined) {
       throw new Error(`interrupt: ${c.actor.name}'s agent has no pending call ${c.id}`);
     }
+    c.since = performance.now();
   }
 
   async fork(parent: string, child: string): Promise<void> {
     const p = this.agent(parent);
+    this.throwIfFailed();
     if (this.agents.has(child)) throw new Error(`fork: actor ${child} already exists`);
     if (p.state !== 'running') throw new Error(`fork: actor ${parent} has exited`);
-    await this.spawn(child, p.spec);
+    const command = await agentCommand();
+    const address = await this.forks.listen();
+    const { token, channel } = this.forks.expect(this.limits.startMs);
+    let pid: number | undefined;
+    let adopted = false;
+    try {
+      const seq = this.nextSeq++;
+      const answer = await p.request({ t: 'fork', seq, address, token, command }, `forked:${seq}`, this.limits.startMs);
+      if (answer.t !== 'forked') throw new Error(`fork: actor ${parent} answered ${answer.t}`);
+      if ('error' in answer) throw new Error(`fork: actor ${parent} could not start ${child}: ${answer.error}`);
+      pid = answer.pid;
+      const ch = await channel.catch((error: unknown) => {
+        throw new Error(`fork: ${child} (pid ${answer.pid}) did not connect: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      // close() ran meanwhile: no actor may appear after it.
+      if (this.closed) throw new Error(`fork: the driver was closed while ${child} started`);
+      adopted = true;
+      const proc = new ForkedProcess(answer.pid, ch, () => p.proc.stderrTail());
+      await this.adopt(new Agent(child, p.spec, proc, ch, ++this.forkCount, p, this.limits.answerMs), credentialsFor(p.spec));
+    } finally {
+      if (!adopted) {
+        // A child that exists but is no actor must not outlive the step: without its channel it exits.
+        this.forks.forget(token);
+        void channel.then((ch) => ch.destroy(), () => {});
+        if (pid !== undefined) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+    }
   }
 
   async exit(actor: string): Promise<void> {
@@ -313,7 +387,7 @@ export class NativeDriver implements Driver {
     const inTime = await within(agent.exited, this.limits.exitMs);
     this.abandon(agent);
     if (!inTime) {
-      agent.child.kill('SIGKILL');
+      agent.proc.kill();
       await within(agent.exited, this.limits.killMs);
       throw new Error(`exit: actor ${actor} did not exit within ${this.limits.exitMs} ms of being told to; killed`);
     }
@@ -323,14 +397,23 @@ export class NativeDriver implements Driver {
     if (this.closed) return;
     this.closed = true;
     const errors: string[] = [];
-    await Promise.all([...this.agents.values()].map(async (agent) => {
+    const end = async (agent: Agent) => {
       agent.leaving = true;
-      if (agent.state !== 'exited') agent.child.kill('SIGKILL');
+      if (agent.state !== 'exited') agent.proc.kill();
       if (!(await within(agent.exited, this.limits.killMs))) {
-        errors.push(`actor ${agent.name} (pid ${agent.pid}) was not reaped ${this.limits.killMs} ms after SIGKILL`);
+        errors.push(`actor ${agent.name} (pid ${agent.pid}) had not ended ${this.limits.killMs} ms after SIGKILL`);
+      } else if (agent.proc instanceof ForkedProcess && agent.parent?.state !== 'exited' && !(await agent.proc.reaped(this.limits.killMs))) {
+        // Its parent agent is alive to reap it: a zombie left now would outlive the run.
+        errors.push(`actor ${agent.name} (pid ${agent.pid}) was not reaped by its parent ${agent.parent?.name} within ${this.limits.killMs} ms`);
       }
       this.abandon(agent);
-    }));
+    };
+    // Forked agents one at a time, the latest fork first: each dies while its parent agent
+    // (forked earlier, or started by the driver) is alive to reap it.
+    const forked = [...this.agents.values()].filter((a) => a.forkOrder > 0).sort((a, b) => b.forkOrder - a.forkOrder);
+    for (const agent of forked) await end(agent);
+    await Promise.all([...this.agents.values()].filter((a) => a.forkOrder === 0).map(end));
+    this.forks.close();
     try {
       this.removeObjects(errors);
     } catch (error) {
@@ -381,26 +464,32 @@ export class NativeDriver implements Driver {
       // libuv fails setuid/setgid (EPERM for a runner that is not root) synchronously.
       throw new Error(`actor ${name} could not be started with ${JSON.stringify(credentials)}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const channel = child.stdio[3] as Socket;
-    const agent = new Agent(name, spec, child, channel, this.limits.answerMs);
-    this.agents.set(name, agent);
+    const agent = new Agent(name, spec, new SpawnedProcess(child), new Channel(child.stdio[3] as Socket), 0, undefined, this.limits.answerMs);
+    const failedToSpawn = new Promise<never>((_, reject) => {
+      child.once('error', (error) => reject(new Error(`actor ${name} could not be started: ${error.message}`)));
+    });
+    failedToSpawn.catch(() => {});
     child.on('error', (error) => {
-      if (!agent.leaving) this.fail(new Error(`actor ${name}: ${error.message}`));
+      if (!agent.leaving && agent.state !== 'starting') this.fail(new Error(`actor ${name}: ${error.message}`));
     });
-    const reader = new FrameReader();
-    channel.on('data', (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = reader.push(chunk);
-      } catch (error) {
-        if (!agent.leaving) this.fail(new Error(`actor ${name}: ${error instanceof Error ? error.message : String(error)}`));
-        return;
-      }
-      for (const message of messages) this.onMessage(agent, message as FromAgent);
-    });
-    // Reset or closed: the agent died, which its 'exit' reports.
-    channel.on('error', () => {});
-    child.once('exit', () => {
+    await this.adopt(agent, credentials, failedToSpawn);
+  }
+
+  /**
+   * Registers an agent (so that close() finds it whatever happens next),
+   * routes its channel, and waits for its `ready`: the credentials the
+   * kernel gave it must be `credentials`.
+   */
+  private async adopt(agent: Agent, credentials: { uid?: number; gid?: number }, failedToSpawn?: Promise<never>): Promise<void> {
+    const name = agent.name;
+    this.agents.set(name, agent);
+    agent.channel.listen(
+      (message) => this.onMessage(agent, message),
+      (error) => {
+        if (!agent.leaving) this.fail(new Error(`actor ${name}: ${error.message}`));
+      },
+    );
+    void agent.exited.then(() => {
       if (agent.leaving || agent.stateAtExit !== 'running') return;
       // Give stderr's last chunk a turn to arrive before the report quotes it.
       setImmediate(() => {
@@ -411,36 +500,33 @@ export class NativeDriver implements Driver {
       });
     });
 
-    const ready = await new Promise<FromAgent>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`actor ${name} did not start within ${this.limits.startMs} ms`)), this.limits.startMs);
-      const onExit = () => {
-        clearTimeout(timer);
-        setImmediate(() => reject(new Error(`actor ${name} failed to start (${agent.describeDeath()})`)));
-      };
-      child.once('exit', onExit);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`actor ${name} could not be started: ${error.message}`));
-      });
-      agent.waiters.set('ready', (message) => {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve(message);
-      });
-    }).catch((error: unknown) => {
+    let timer: NodeJS.Timeout | undefined;
+    const ready = await Promise.race([
+      new Promise<FromAgent>((resolve) => agent.waiters.set('ready', resolve)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`actor ${name} did not start within ${this.limits.startMs} ms`)), this.limits.startMs);
+      }),
+      // Give stderr's last chunk a turn to arrive before the report quotes it.
+      agent.exited.then(() => new Promise<never>((_, reject) => setImmediate(() => reject(new Error(`actor ${name} failed to start (${agent.describeDeath()})`))))),
+      ...(failedToSpawn === undefined ? [] : [failedToSpawn]),
+    ]).catch((error: unknown) => {
       agent.leaving = true;
-      child.kill('SIGKILL');
+      agent.proc.kill();
       throw error;
+    }).finally(() => {
+      clearTimeout(timer);
+      agent.waiters.delete('ready');
     });
     if (ready.t !== 'ready') throw new Error(`actor ${name}: unexpected first message ${ready.t}`);
     const expected = { uid: credentials.uid ?? process.getuid?.(), gid: credentials.gid ?? process.getgid?.() };
     const wrong: string[] = [];
+    if (ready.pid !== agent.pid) wrong.push(`pid ${ready.pid}, not ${agent.pid}`);
     if (expected.uid !== undefined && ready.uid !== expected.uid) wrong.push(`uid ${ready.uid}, not ${expected.uid}`);
     if (expected.gid !== undefined && ready.gid !== expected.gid) wrong.push(`gid ${ready.gid}, not ${expected.gid}`);
     if (credentials.uid !== undefined && ready.groups.length > 0) wrong.push(`supplementary groups ${ready.groups.join(',')}`);
     if (wrong.length > 0) {
       agent.leaving = true;
-      child.kill('SIGKILL');
+      agent.proc.kill();
       throw new Error(`actor ${name} runs with ${wrong.join(', ')}`);
     }
     agent.state = 'running';
@@ -472,6 +558,13 @@ export class NativeDriver implements Driver {
         return;
       case 'sleeping':
         this.answer(agent, `sleeping:${message.seq}`, message);
+        return;
+      case 'forked':
+        this.answer(agent, `forked:${message.seq}`, message);
+        return;
+      case 'hello':
+        // only ever the first frame of a fork's connection, read by the fork server
+        if (!agent.leaving) this.fail(new Error(`actor ${agent.name}: unexpected ${message.t} frame`));
     }
   }
 

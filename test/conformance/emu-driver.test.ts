@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CallHandle } from '../../host/conformance/driver.js';
 import { EmuDriver } from '../../host/conformance/emu-driver.js';
 import { UnsupportedOp } from '../../host/conformance/ops.js';
-import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_STAT, MSG_COPY } from '../../host/constants.js';
+import { F_GETFL, F_SETFL, IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_STAT, MSG_COPY, O_NONBLOCK, O_RDONLY } from '../../host/constants.js';
 import { ERRNO } from '../../host/errors.js';
 
 const opts = { settleMs: 50, keyBase: 0x40000, mqPrefix: '/t.', dir: '/tmp' };
@@ -59,6 +59,36 @@ describe('EmuDriver', () => {
     const own = (await outcome(d, d.call('C', 'msgget', [IPC_PRIVATE, IPC_CREAT | 0o600]))) as { ok: true; value: number };
     const perm = (await outcome(d, d.call('A', 'msgctl', [own.value, IPC_STAT]))) as { ok: true; value: { msg_perm: { uid: number; gid: number } } };
     expect(perm.value.msg_perm).toMatchObject({ uid: 1000, gid: 1000 });
+    await d.close();
+  });
+
+  it('interrupt with restart: a pipe read that has moved nothing sleeps on; without, EINTR', async () => {
+    const d = await started({ A: {} });
+    const [r, w] = ((await outcome(d, d.call('A', 'pipe', [0]))) as { ok: true; value: [number, number] }).value;
+    const rd = d.call('A', 'read', [r, 16]);
+    expect(await outcome(d, rd)).toBeUndefined();
+    await d.interrupt(rd, true);
+    expect(await outcome(d, rd)).toBeUndefined();
+    expect(await outcome(d, d.call('A', 'write', [w, bytes('hi')]))).toEqual({ ok: true, value: 2 });
+    expect(await outcome(d, rd)).toEqual({ ok: true, value: bytes('hi') });
+    const rd2 = d.call('A', 'read', [r, 16]);
+    await d.settle();
+    await d.interrupt(rd2, false);
+    expect(await outcome(d, rd2)).toEqual({ ok: false, errno: ERRNO.EINTR });
+    await d.close();
+  });
+
+  it("fork gives the child the parent's descriptors as shared open file descriptions", async () => {
+    const d = await started({ A: {} });
+    const [r, w] = ((await outcome(d, d.call('A', 'pipe', [0]))) as { ok: true; value: [number, number] }).value;
+    await d.fork('A', 'B');
+    expect(await outcome(d, d.call('B', 'fcntl', [r, F_SETFL, O_NONBLOCK]))).toEqual({ ok: true, value: 0 });
+    expect(await outcome(d, d.call('A', 'fcntl', [r, F_GETFL]))).toEqual({ ok: true, value: O_RDONLY | O_NONBLOCK });
+    expect(await outcome(d, d.call('A', 'close', [w]))).toEqual({ ok: true, value: 0 });
+    expect(await outcome(d, d.call('B', 'write', [w, bytes('x')]))).toEqual({ ok: true, value: 1 });
+    expect(await outcome(d, d.call('A', 'read', [r, 16]))).toEqual({ ok: true, value: bytes('x') });
+    await d.exit('B');
+    expect(await outcome(d, d.call('A', 'read', [r, 16]))).toEqual({ ok: true, value: new Uint8Array() });
     await d.close();
   });
 

@@ -1,20 +1,25 @@
 /**
  * The native conformance driver: actors as real child processes on this
  * machine's kernel. kref's kernel-verified examples that use only message
- * queues run through the runner, and the driver's own duties are tested
- * directly: credentials, blocked-call detection, interrupt, exit, death,
- * bounded waits, and close() leaving nothing behind. Everything shows as
- * skipped, with the reason, where the addon is unavailable.
+ * queues, and those on pipes, FIFOs and sockets the brief names, run through
+ * the runner, and the driver's own duties are tested directly: credentials,
+ * blocked-call detection, interrupt (with and without SA_RESTART), fork
+ * with descriptors, exit, death, bounded waits, and close() leaving nothing
+ * behind. Everything shows as skipped, with the reason, where the addon is
+ * unavailable.
  */
 
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Process } from '../../host/api.js';
-import { IPC_CREAT, IPC_INFO, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_STAT, MSG_COPY, MSG_STAT_ANY } from '../../host/constants.js';
+import {
+  AF_UNIX, F_GETFD, F_GETFL, F_SETFL, FIONREAD, IPC_CREAT, IPC_INFO, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_STAT, MSG_COPY,
+  MSG_STAT_ANY, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, SOCK_STREAM,
+} from '../../host/constants.js';
 import { IpcError } from '../../host/errors.js';
 import { callStates, signatureOf } from '../../host/conformance/agent-threads.js';
 import type { ActorSpec, CallHandle, DriverOptions } from '../../host/conformance/driver.js';
@@ -102,6 +107,49 @@ function asleepInMsgrcv(pid: number, q: number): number {
   return readdirSync(`/proc/${pid}/task`).filter((tid) => threadInMsgrcv(pid, tid, q)).length;
 }
 
+/** Whether thread `tid` of process `pid` is asleep in system call `nr` with `arg0` as first argument. */
+function threadIn(pid: number, tid: number | string, nr: number, arg0: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ');
+    return stat[stat.lastIndexOf(')') + 2] === 'S' && fields[0] === String(nr) && BigInt(fields[1]!) === BigInt(arg0);
+  } catch {
+    return false; // the thread ended meanwhile
+  }
+}
+
+/** Threads of process `pid` asleep in read(2) (x86_64: 0) on descriptor `fd`. */
+function asleepInRead(pid: number, fd: number): number {
+  return readdirSync(`/proc/${pid}/task`).filter((tid) => threadIn(pid, tid, 0, fd)).length;
+}
+
+/** Whether process `pid` exists and is not a zombie (a forked actor's reaper is its parent agent, not the runner). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The parent's pid, from /proc/PID/stat. */
+function ppid(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** What descriptor `fd` of process `pid` is ("pipe:[123]"), or undefined where it is not open. */
+function fdTarget(pid: number, fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+const str = (v: unknown) => Buffer.from(v as Uint8Array).toString();
+
 interface Run {
   d: NativeDriver;
   options: DriverOptions;
@@ -114,7 +162,10 @@ interface Run {
 /** Runs `body` on a started driver, closes it, and checks the run left no queue behind. */
 async function withDriver(actors: Record<string, ActorSpec>, body: (run: Run) => Promise<void>, limits?: Partial<NativeDriverLimits>): Promise<void> {
   const d = new NativeDriver(limits);
-  const options: DriverOptions = { settleMs: 50, keyBase: newKeyBase(), mqPrefix: '/drivertest.', dir: tmpdir() };
+  // FORMAT.md: a fresh directory per run, mode 0777, removed afterwards (FIFOs live there)
+  const dir = mkdtempSync(join(tmpdir(), 'ipcemu-drivertest.'));
+  chmodSync(dir, 0o777);
+  const options: DriverOptions = { settleMs: 50, keyBase: newKeyBase(), mqPrefix: '/drivertest.', dir };
   const ids: number[] = [];
   const run: Run = {
     d,
@@ -134,13 +185,17 @@ async function withDriver(actors: Record<string, ActorSpec>, body: (run: Run) =>
     await d.start(actors, options);
     await body(run);
   } finally {
-    await d.close();
+    try {
+      await d.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(leftovers(options.keyBase, ids)).toEqual([]);
   }
 }
 
 const EXAMPLES = '/work/shared/conformance/examples';
-/** The examples the brief names; those using only message-queue ops run. */
+/** The examples the brief names, and every message-queue-only one; those whose ops the driver has run. */
 const NAMED = ['01', '02', '03', '04', '23', '24', '29', '36', '37'];
 /**
  * Examples that check msg_lrpid after a pipelined receive, which Linux sets
@@ -149,7 +204,7 @@ const NAMED = ['01', '02', '03', '04', '23', '24', '29', '36', '37'];
  */
 const MAIN_THREAD = ['02', '21'];
 
-/** This file drives message queues; other kinds' examples run in their own tests. */
+/** The message-queue ops: examples using only these all run here. */
 const MSG_OPS: ReadonlySet<string> = new Set(['msgget', 'msgsnd', 'msgrcv', 'msgctl']);
 
 const examples = existsSync(EXAMPLES) ? loadScenarios([EXAMPLES]) : [];
@@ -163,9 +218,9 @@ describe.skipIf(native.self === undefined || examples.length === 0)(
     for (const file of files) {
       const prefix = basename(file).slice(0, 2);
       const loaded = examples.find((l) => l.file === file)!;
-      if (!msgOnly(file)) {
-        const ops = [...new Set(loaded.scenario!.steps.flatMap((s) => (s.kind === 'call' && !MSG_OPS.has(s.op) ? [s.op] : [])))];
-        it.skip(`${basename(file)} (not message queues only: ${ops.join(', ')})`, () => {});
+      const lacking = [...new Set(loaded.scenario!.steps.flatMap((s) => (s.kind === 'call' && !SUPPORTED_OPS.has(s.op) ? [s.op] : [])))];
+      if (lacking.length > 0) {
+        it.skip(`${basename(file)} (operations this driver lacks: ${lacking.join(', ')})`, () => {});
         continue;
       }
       const note = MAIN_THREAD.includes(prefix) ? ' (msg_lrpid after a pipelined receive on the main thread)' : '';
@@ -173,6 +228,25 @@ describe.skipIf(native.self === undefined || examples.length === 0)(
         const keyBase = newKeyBase();
         const r = await runScenario(loaded, () => new NativeDriver(), { keyBase });
         expect(leftovers(keyBase, [])).toEqual([]);
+        if (r.status !== 'pass') expect.fail(resultLine(r));
+      });
+    }
+  },
+);
+
+/** The pipe, FIFO and socket examples the brief names, including forks and interrupts with SA_RESTART. */
+const DESCRIPTOR_EXAMPLES = ['09', '10', '11', '13', '14', '17', '19', '22', '25', '26', '31', '32', '33'];
+
+describe.skipIf(native.self === undefined || examples.length === 0)(
+  `kref's pipe, FIFO and socket examples on the native driver${unavailable}${examples.length ? '' : ` (${EXAMPLES} absent)`}`,
+  () => {
+    for (const prefix of DESCRIPTOR_EXAMPLES) {
+      const loaded = examples.find((l) => basename(l.file).startsWith(`${prefix}_`));
+      if (loaded === undefined) continue;
+      it(basename(loaded.file), async ({ skip }) => {
+        const keyBase = newKeyBase();
+        const r = await runScenario(loaded, () => new NativeDriver(), { keyBase });
+        if (r.status === 'skip') skip(r.reason);
         if (r.status !== 'pass') expect.fail(resultLine(r));
       });
     }
@@ -347,6 +421,123 @@ describe.skipIf(native.self === undefined)(`NativeDriver${unavailable}`, () => {
       await expect(d.settle()).rejects.toThrow(/did not answer probe within 300 ms/);
     }, { answerMs: 300, settleMs: 300 });
     expect(alive(pid)).toBe(false);
+  });
+
+  it('fork passes the open scenario descriptors at the same numbers, sharing their open file descriptions; the child is the parent\'s', async () => {
+    await withDriver({ A: {} }, async ({ d, call, value }) => {
+      const [r, w] = (await value(call('A', 'pipe', [0]))) as [number, number];
+      const [x, y] = (await value(call('A', 'pipe', [O_CLOEXEC]))) as [number, number];
+      expect(await value(call('A', 'close', [y]))).toBe(0);
+      await d.fork('A', 'B');
+      const a = d.pid('A');
+      const b = d.pid('B');
+      expect(b).not.toBe(a);
+      expect(ppid(b)).toBe(a);
+      for (const fd of [r, w, x]) {
+        expect(fdTarget(b, fd)).toMatch(/^pipe:\[\d+\]$/);
+        expect(fdTarget(b, fd)).toBe(fdTarget(a, fd));
+      }
+      // A closed end is not passed (its number may hold one of the child's own descriptors).
+      expect(fdTarget(b, y)).not.toBe(fdTarget(a, x));
+      // O_NONBLOCK belongs to the open file description: set in one process, seen in the other.
+      expect(await value(call('B', 'fcntl', [r, F_SETFL, O_NONBLOCK]))).toBe(0);
+      expect(await value(call('A', 'fcntl', [r, F_GETFL]))).toBe(O_RDONLY | O_NONBLOCK);
+      // FD_CLOEXEC belongs to the descriptor, and fork keeps it.
+      expect(await value(call('B', 'fcntl', [x, F_GETFD]))).toBe(1);
+      expect(await value(call('B', 'fcntl', [r, F_GETFD]))).toBe(0);
+      // The pipe has two writers now: A's close is not the last one.
+      expect(await value(call('A', 'close', [w]))).toBe(0);
+      expect(await value(call('B', 'write', [w, text('hi')]))).toBe(2);
+      expect(await value(call('A', 'ioctl', [r, FIONREAD]))).toBe(2);
+      expect(str(await value(call('A', 'read', [r, 16])))).toBe('hi');
+      // B's exit closes its descriptors: no writer is left, and A reads end of file.
+      await d.exit('B');
+      expect(running(b)).toBe(false);
+      expect(str(await value(call('A', 'read', [r, 16])))).toBe('');
+    });
+  });
+
+  it('a fork leaves a call asleep in the parent to the parent; the child, a grandchild of the runner, can end it', async () => {
+    await withDriver({ A: {} }, async ({ d, call, value }) => {
+      const [r, w] = (await value(call('A', 'socketpair', [AF_UNIX, SOCK_STREAM, 0]))) as [number, number];
+      const rd = call('A', 'recv', [r, 16, 0]);
+      await d.settle();
+      expect(rd.outcome).toBeUndefined();
+      await d.fork('A', 'B');
+      await d.fork('B', 'C');
+      expect(ppid(d.pid('C'))).toBe(d.pid('B'));
+      expect(ppid(d.pid('B'))).toBe(d.pid('A'));
+      await d.settle();
+      expect(rd.outcome).toBeUndefined();
+      expect(await value(call('C', 'send', [w, text('from C'), 0]))).toBe(6);
+      expect(str(await value(rd))).toBe('from C');
+    });
+  });
+
+  it('interrupt with restart: a pipe read that has moved nothing goes back to sleep, on the main thread and on another; without, EINTR', async () => {
+    await withDriver({ A: {} }, async ({ d, call, value }) => {
+      const [r, w] = (await value(call('A', 'pipe', [0]))) as [number, number];
+      const pid = d.pid('A');
+      const onMain = call('A', 'read', [r, 16]);
+      const onPool = call('A', 'read', [r, 16]);
+      await d.settle();
+      expect(threadIn(pid, pid, 0, r)).toBe(true);
+      expect(asleepInRead(pid, r)).toBe(2);
+      await d.interrupt(onMain, true);
+      await d.interrupt(onPool, true);
+      await d.settle();
+      expect([onMain.outcome, onPool.outcome]).toEqual([undefined, undefined]);
+      expect(threadIn(pid, pid, 0, r)).toBe(true);
+      expect(asleepInRead(pid, r)).toBe(2);
+      // The main thread's call takes another signal: each interrupt is one tgkill to that thread.
+      await d.interrupt(onMain, false);
+      expect(await onMain.done).toEqual({ ok: false, errno: 4 });
+      expect(await value(call('A', 'write', [w, text('x')]))).toBe(1);
+      expect(str(await value(onPool))).toBe('x');
+      // A write interrupted after moving bytes returns their count, restart or not.
+      const wr = call('A', 'write', [w, new Uint8Array(70000)]);
+      await d.settle();
+      expect(wr.outcome).toBeUndefined();
+      await d.interrupt(wr, true);
+      expect(await value(wr)).toBe(65536);
+    });
+  });
+
+  it('a forked actor that dies unexpectedly fails the run; close() ends forks before their parents and leaves no process', async () => {
+    const pids: number[] = [];
+    await withDriver({ A: {} }, async ({ d, call, value }) => {
+      const [r] = (await value(call('A', 'pipe', [0]))) as [number, number];
+      await d.fork('A', 'B');
+      await d.fork('B', 'C');
+      await d.fork('A', 'D');
+      const rc = call('C', 'read', [r, 16]);
+      const rd = call('D', 'read', [r, 16]);
+      await d.settle();
+      expect([rc.outcome, rd.outcome]).toEqual([undefined, undefined]);
+      pids.push(...['A', 'B', 'C', 'D'].map((a) => d.pid(a)));
+      process.kill(d.pid('D'), 'SIGKILL');
+      // (its parent agent may reap it before the driver sees how it ended)
+      expect(await rd.done).toMatchObject({ ok: false, fault: expect.stringMatching(/actor D died unexpectedly \(pid \d+, (killed by SIGKILL|ended)/) });
+      await expect(d.settle()).rejects.toThrow(/actor D died unexpectedly/);
+    });
+    // Gone, not zombies: each fork was reaped by its parent agent, the first actor by the runner.
+    expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+  });
+
+  it('a blocked FIFO open sleeps in openat, and interrupt with restart leaves it waiting for its partner', async () => {
+    await withDriver({ A: {}, B: {} }, async ({ d, options, call, value }) => {
+      const path = join(options.dir, 'f');
+      expect(await value(call('A', 'mkfifo', [path, 0o600]))).toBe(0);
+      const open = call('A', 'open', [path, O_RDONLY, 0o666]);
+      await d.settle();
+      expect(open.outcome).toBeUndefined();
+      await d.interrupt(open, true);
+      await d.settle();
+      expect(open.outcome).toBeUndefined();
+      const wfd = (await value(call('B', 'open', [path, O_WRONLY, 0o666]))) as number;
+      expect(typeof (await value(open))).toBe('number');
+      expect(await value(call('B', 'write', [wfd, text('x')]))).toBe(1);
+    });
   });
 
   it("close() kills every actor and removes the run's queues: its ids, and any queue in its key window", async () => {
