@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -151,6 +152,16 @@ int64_t WriteNoWaitSlow(int fd, const uint8_t* data, size_t length) {
 // One write that never sleeps: the bytes written, or -errno (-EAGAIN where
 // nothing fits and a blocking write would sleep).
 int64_t WriteNoWait(int fd, const uint8_t* data, size_t length) {
+  if (length == 0) {
+    // pwritev2 answers a zero-length write with 0 before the file sees it
+    // (fs/read_write.c), while write(2) hands it on: a socket sends an empty
+    // datagram or answers EPIPE / ECONNREFUSED / ENOTCONN. A socket takes it as
+    // a nonblocking send; any other file answers it without sleeping.
+    ssize_t s = send(fd, data, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (s >= 0) return s;
+    if (errno != ENOTSOCK) return -errno;
+    return WritePlain(fd, data, 0);
+  }
   struct iovec iov = {const_cast<uint8_t*>(data), length};
   ssize_t r = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
   if (r >= 0) return r;

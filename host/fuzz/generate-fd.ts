@@ -57,7 +57,7 @@ interface Sleeper {
 
 /** Sizes around the page-slot rules of fs/pipe.c (CHECKLIST 133-135). */
 const PIPE_SIZES = [0, 1, 2, 7, 100, 512, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 8193, 16384, 61440, 65535, 65536, 65537, 69632, 131072];
-const READ_COUNTS = [0, 1, 2, 7, 100, 2047, 2048, 4096, 4097, 8192, 65536, 100000, -1];
+const READ_COUNTS = [0, 1, 2, 7, 100, 2047, 2048, 4096, 4097, 8192, 65536, 100000];
 const PIPE_SIZES_SET = [0, 1, 4096, 4097, 5000, 8192, 16384, 65536, 131072, 1048576, 1048577, 2147483648];
 const SOCKET_BYTES = 16384;
 const SOCKET_SENDS = 16;
@@ -113,7 +113,11 @@ export class FdGenerator {
         return this.badCall(n, actor);
       default: {
         const pair = r.pick(this.pairs.filter((p) => p.ends.some((e) => e.open)));
-        const busy = [...this.sleepers.values()].some((s) => s.pair === pair);
+        const sleeper = [...this.sleepers.values()].find((s) => s.pair === pair);
+        const busy = sleeper !== undefined;
+        // beside a sleeper only what cannot sleep too: the call that wakes it, or one on an O_NONBLOCK end
+        if (choice === 'fd-write' && sleeper !== undefined && (sleeper.op === 'write' || sleeper.op === 'send')) return this.readCall(n, pair, false);
+        if (choice === 'fd-read' && sleeper !== undefined && (sleeper.op === 'read' || sleeper.op === 'recv')) return this.writeCall(n, pair, false, sleeper.end);
         if (choice === 'fd-write') return this.writeCall(n, pair, canBlock && !busy);
         if (choice === 'fd-read') return this.readCall(n, pair, canBlock && !busy);
         if (choice === 'fd-sleep' && !busy) return this.sleepCall(n, pair);
@@ -239,18 +243,18 @@ export class FdGenerator {
     return '$' + open.sym;
   }
 
-  private writeCall(n: number, pair: FdPair, mayBlock: boolean): FuzzStep {
+  /** A write or send; `wake`: the end a read sleeps on, which this write must reach (from its peer). */
+  private writeCall(n: number, pair: FdPair, mayBlock: boolean, wake?: 0 | 1): FuzzStep {
     const r = this.rng;
-    const side: 0 | 1 = pair.kind === 'pipe' ? 1 : r.chance(0.5) ? 0 : 1;
+    const side: 0 | 1 = pair.kind === 'pipe' ? 1 : wake !== undefined ? (wake === 0 ? 1 : 0) : r.chance(0.5) ? 0 : 1;
     const fd = this.fd(pair, side);
     const at = this.endOf(fd)!;
-    const from = pair.ends[at.end];
     const toward = pair.kind === 'pipe' ? pair.ends[0] : pair.ends[at.end === 0 ? 1 : 0];
     let size: number;
     if (pair.kind === 'pipe') {
       size = r.pick(PIPE_SIZES);
-      // a blocking write that cannot finish sleeps: only while nothing else sleeps on the pipe
-      if (!mayBlock && !from.nonblock && size + this.queued(toward) > 4096) size = r.below(64);
+      // a blocking write into a pipe whose content is not known exactly may sleep: small ones only, unless it may
+      if (!mayBlock && size > 4096) size = r.pick([1, 7, 100, 2047, 2049, 4096]);
     } else {
       const room = Math.min(SOCKET_BYTES - this.queued(toward), toward.queue.length >= SOCKET_SENDS ? 0 : SOCKET_BYTES);
       if (room <= 0) return this.readCall(n, pair, mayBlock);

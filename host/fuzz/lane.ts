@@ -26,6 +26,8 @@ import { isGet, isPair, kindOf, pairNames, queueName, type CallFuzzStep, type Fu
 
 /** Descriptor calls that sleep on a description without O_NONBLOCK. */
 const BLOCKING_FD_OPS = new Set(['read', 'write', 'send', 'recv']);
+/** Descriptor calls that may be left asleep when a run stops early. */
+const FD_OPS = new Set([...BLOCKING_FD_OPS, 'open', 'poll']);
 
 /** A backend failed (an agent died, a call that cannot sleep never answered): nothing can be compared. */
 export class LaneFailure extends Error {
@@ -332,6 +334,9 @@ export async function nativeLane(): Promise<LaneKind | { unavailable: string }> 
           if (!(e instanceof IpcError && e.errno === ERRNO.EINVAL)) failures.push(`${kind}ctl(${id}, IPC_RMID): ${e instanceof Error ? e.message : String(e)}`);
         }
       }
+      // a descriptor call nothing else will end (the run stopped before its closing steps): interrupted,
+      // as a signal without SA_RESTART ends it
+      await Promise.all(calls.filter((c) => c.outcome === undefined && FD_OPS.has(c.op)).map((c) => driver.interrupt(c, false).catch(() => undefined)));
       const ended = await within(Promise.all(calls.map((c) => c.done)), ANSWER_MS);
       if (failures.length > 0 || !ended || kept?.driver !== driver) {
         // the agents cannot be trusted with the next run: close() kills them and sweeps the key window
