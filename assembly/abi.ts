@@ -21,12 +21,18 @@
  * 168  i32[8]   msginfo: msgpool msgmap msgmax msgmnb msgmni msgssz msgtql msgseg
  *      i32[10]  or seminfo: semmap semmni semmns semmnu semmsl semopm semume
  *               semusz semvmx semaem
- * 208  i32      an extra answer: SETALL's nsems when its count differs
+ * 208  i32      an extra answer: SETALL's nsems when its count differs; stat's mode;
+ *               recv's bytes copied
+ * 212  i32      a second answer: pipe2's and socketpair's second descriptor
+ * 216  i32      1 when a planned read or write woke sleepers: the host calls
+ *               commit() once it has copied the bytes
+ * 220  i32      segments of a planned read or write
+ * 256  u32[2 × 16]  the segments: [address, bytes] each, in data order
  */
 
 import { alloc, free } from './mem/alloc';
 
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 3;
 
 export const C_VERSION: usize = 0;
 export const C_COMP_COUNT: usize = 4;
@@ -40,7 +46,12 @@ export const C_NOW: usize = 32;
 export const C_STAT: usize = 40;
 export const C_INFO: usize = 168;
 export const C_AUX: usize = 208;
-const CELLS_SIZE: i32 = 256;
+export const C_AUX2: usize = 212;
+export const C_COMMIT: usize = 216;
+export const C_NSEG: usize = 220;
+export const C_SEGS: usize = 256;
+export const MAX_SEGS: i32 = 16;
+const CELLS_SIZE: i32 = 512;
 
 const cells = memory.data(CELLS_SIZE, 16);
 
@@ -116,4 +127,37 @@ function growStage(bytes: usize): bool {
 // @ts-ignore: decorator
 @inline export function stageBytes(): usize {
   return stageCap;
+}
+
+/**
+ * Segments of a planned read or write (readInto, writeSync): the core moves
+ * no bytes, it says where they go, and the host copies them straight between
+ * its buffer and the pipe's pages, in order.
+ */
+let segs: i32 = 0;
+
+// @ts-ignore: decorator
+@inline export function segReset(): void {
+  segs = 0;
+}
+
+/** Adds [addr, len) after the others, joined to the last one where it continues it. Precondition: room (MAX_SEGS). */
+export function segAdd(addr: usize, len: u32): void {
+  if (segs > 0) {
+    const last = cells + C_SEGS + (<usize>(segs - 1) << 3);
+    if (<usize>load<u32>(last) + <usize>load<u32>(last, 4) == addr) {
+      store<u32>(last, load<u32>(last, 4) + len, 4);
+      return;
+    }
+  }
+  if (!ASC_NO_ASSERT) assert(segs < MAX_SEGS, 'too many segments');
+  const at = cells + C_SEGS + (<usize>segs << 3);
+  store<u32>(at, <u32>addr);
+  store<u32>(at, len, 4);
+  segs++;
+}
+
+// @ts-ignore: decorator
+@inline export function segDone(): void {
+  store<i32>(cells + C_NSEG, segs);
 }

@@ -61,6 +61,43 @@
  *                                      the fields whose bit is in mask (1 uid, 2 gid, 4 mode)
  *   cancel(token)                      1: the sleeping call is gone (the host answers EINTR or
  *                                      EAGAIN); 0: no such sleeping call
+ *   interrupt(token, restart)          a signal whose handler runs (restart 1: SA_RESTART) for a
+ *                                      sleeping call: 0 no such call; 1 gone (the host answers
+ *                                      EINTR); 2 completed with what it had done (a completion is
+ *                                      posted); 3 still asleep (restarted)
+ *
+ * Descriptors (fd/, pipe/, sock/). Paths and written bytes cross in the
+ * staging buffer; read bytes come back there. Planned calls (readInto,
+ * writeSync) move no bytes: the segment cells say where the host copies
+ * them, and when C_COMMIT is 1 the host calls commit() after copying.
+ *   set_pipe_limits(maxSize, soft, hard)  0 | -EINVAL (fs.pipe-max-size above 2^31)
+ *   pipe2(pid, flags)                  read fd (write fd in C_AUX2) | -errno
+ *   fd_close(pid, fd)                  0 | -EBADF
+ *   fd_fcntl(pid, fd, cmd, arg)        result | -errno
+ *   fd_ioctl(pid, fd, request)         result | -errno
+ *   fd_read(pid, fd, count, nonblock)  bytes (in the staging buffer) | -errno | PENDING (completes
+ *                                      with a block of its bytes); count ≥ 0
+ *   fd_read_plan(pid, fd, count)       bytes | -errno (never sleeps); segments
+ *   fd_write(pid, fd, len, nonblock)   bytes | -errno | PENDING | NEED_STAGE; the bytes staged
+ *   fd_write_plan(pid, fd, len)        bytes | -errno | NEED_COPY (-0x10004: not a pipe; stage the
+ *                                      bytes and call fd_write); segments
+ *   commit()                           runs the sleepers a planned call woke
+ *   fd_poll(pid, fd, events, wait)     revents | -errno | PENDING (wait 1 and nothing holds)
+ *   fifo_make(pid, len, mode, how)    0 | -errno; path (len bytes, normalized) staged; how: 1 it
+ *                                      had a trailing slash, 2 its parent directory is missing,
+ *                                      4 its parent is no directory (the host knows directories)
+ *   fifo_unlink(pid, len, how)         0 | -errno
+ *   path_stat(pid, len, how)           1 FIFO / 3 regular file (mode in C_AUX) | -errno
+ *   fifo_open(pid, len, flags, how, mode)  fd | -errno | PENDING (completes with the fd); a FIFO,
+ *                                      or a regular file (O_CREAT makes one with mode)
+ *   socketpair(pid, domain, type, protocol)  first fd (second in C_AUX2) | -errno
+ *   sock_send(pid, fd, len, flags)     bytes | -errno | PENDING | NEED_STAGE; the bytes staged
+ *   sock_recv(pid, fd, count, flags)   the call's answer (bytes copied in C_AUX, the bytes in the
+ *                                      staging buffer) | -errno | PENDING (completes with the
+ *                                      answer, the bytes copied in a, the bytes at ptr)
+ *   sock_shutdown(pid, fd, how)        0 | -errno
+ *   sock_setopt(pid, fd, level, optname, value)  0 | -errno
+ *   sock_getopt(pid, fd, level, optname)         value | -errno
  *   mem_in_use()                       bytes the core has allocated (leak checks)
  *   waiters_live()                     calls asleep
  *   debug_trap(kind)                   debug builds only: traps (1 through abort, 2 unreachable)
@@ -70,13 +107,26 @@
 
 import { ABI_VERSION, C_VERSION, cellAddr, cellsBase, flushRetired, reserveStage, retired, stage, stageBytes } from './abi';
 import { EINVAL, ENOMEM, ESRCH } from './errno';
+import { File, FILE_PIPE } from './fd/file';
+import { NEED_STAGE } from './msg/ops';
 import { setMsgLimits, setSemLimits } from './limits';
 import { inUse } from './mem/alloc';
 import { initMsg, msgCtl, msgGet, msgRcv, msgSnd } from './msg/ops';
 import { exit, fork, getProcess, spawn } from './proc/process';
 import { semCtl } from './sem/ctl';
 import { initSem, semGet, semOp, semOpOne } from './sem/ops';
-import { byToken, cancel as cancelWaiter, initWaiters, runHead, runWoken, waiterCount } from './wait/waiters';
+import { byToken, cancel as cancelWaiter, initWaiters, interrupt as interruptWaiter, runHead, runWoken, waiterCount } from './wait/waiters';
+import { C_COMMIT } from './abi';
+import { fdExit, fdFork } from './fd/table';
+import { initPoll, sysClose, sysFcntl, sysIoctl, sysPoll, sysRead, sysWrite, writable } from './fd/ops';
+import { fifoMake, fifoOpen, fifoStat, fifoUnlink } from './pipe/fifo';
+import { initPipes, pipe2 as pipeCreate } from './pipe/ops';
+import { sockRecv, sockSend } from './sock/io';
+import { checkSock, initSockets, sockGetOpt, sockSetOpt, sockShutdown, socketPair } from './sock/ops';
+import { fdFile } from './fd/table';
+import { initRegularFiles } from './fd/regfile';
+import { registerExitHook, registerForkHook } from './proc/process';
+import { setPipeLimits } from './limits';
 
 let ready = false;
 
@@ -108,6 +158,12 @@ export function init(): i32 {
   store<i32>(cellAddr(C_VERSION), ABI_VERSION);
   initWaiters();
   if (!initMsg() || !initSem() || !reserveStage(8192)) return -ENOMEM;
+  initPipes();
+  initSockets();
+  initRegularFiles();
+  initPoll();
+  registerExitHook(fdExit);
+  registerForkHook(fdFork);
   ready = true;
   return 0;
 }
@@ -142,6 +198,7 @@ export function proc_exit(pid: i32): i32 {
   const p = getProcess(pid);
   if (p === null) return -ESRCH;
   exit(p);
+  leave();
   return 0;
 }
 
@@ -223,7 +280,150 @@ export function cancel(token: i32): i32 {
   const w = byToken(token);
   if (w === null) return 0;
   cancelWaiter(w);
+  leave();
   return 1;
+}
+
+export function interrupt(token: i32, restart: i32): i32 {
+  enter();
+  const w = byToken(token);
+  if (w === null) return 0;
+  const r = interruptWaiter(w, restart != 0);
+  leave();
+  return r;
+}
+
+// --- descriptors ------------------------------------------------------------
+
+/** fd_write_plan's answer for a file whose bytes cannot be planned (a socket): stage them and call fd_write. */
+const NEED_COPY: i32 = -0x10004;
+
+/** The end of a planned call: the sleepers it woke wait until the host has copied (commit()). */
+// @ts-ignore: decorator
+@inline function planned(): void {
+  store<i32>(cellAddr(C_COMMIT), runHead != 0 ? 1 : 0);
+}
+
+export function set_pipe_limits(maxSize: u32, soft: u32, hard: u32): i32 {
+  return setPipeLimits(maxSize, soft, hard) ? 0 : -EINVAL;
+}
+
+export function pipe2(pid: i32, flags: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return pipeCreate(p, flags);
+}
+
+export function fd_close(pid: i32, fd: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sysClose(p, fd);
+  leave();
+  return r;
+}
+
+export function fd_fcntl(pid: i32, fd: i32, cmd: i32, arg: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sysFcntl(p, fd, cmd, arg);
+  leave();
+  return r;
+}
+
+export function fd_ioctl(pid: i32, fd: i32, request: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return sysIoctl(p, fd, request);
+}
+
+export function fd_read(pid: i32, fd: i32, count: i32, nonblock: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sysRead(p, fd, count, nonblock != 0, false);
+  leave();
+  return r;
+}
+
+export function fd_read_plan(pid: i32, fd: i32, count: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sysRead(p, fd, count, true, true);
+  planned();
+  return r;
+}
+
+export function fd_write(pid: i32, fd: i32, len: i32, nonblock: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const ok = writable(p, fd);
+  if (ok < 0) return ok;
+  if (len < 0) return -EINVAL;
+  if (<usize>len > stageBytes()) return NEED_STAGE;
+  const r = sysWrite(p, fd, stage(), len, nonblock != 0, false);
+  leave();
+  return r;
+}
+
+export function fd_write_plan(pid: i32, fd: i32, len: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const ok = writable(p, fd);
+  if (ok != FILE_PIPE) return ok < 0 ? ok : NEED_COPY;
+  if (len < 0) return -EINVAL;
+  const r = sysWrite(p, fd, 0, len, true, true);
+  planned();
+  return r;
+}
+
+export function commit(): void {
+  leave();
+}
+
+export function fd_poll(pid: i32, fd: i32, events: i32, wait: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return sysPoll(p, fd, events, wait != 0);
+}
+
+export function fifo_make(pid: i32, len: i32, mode: i32, how: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
+  return fifoMake(p, len, mode, how);
+}
+
+export function fifo_unlink(pid: i32, len: i32, how: i32): i32 {
+  enter();
+  if (getProcess(pid) === null) return -ESRCH;
+  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
+  return fifoUnlink(len, how);
+}
+
+export function path_stat(pid: i32, len: i32, how: i32): i32 {
+  enter();
+  if (getProcess(pid) === null) return -ESRCH;
+  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
+  return fifoStat(len, how);
+}
+
+export function fifo_open(pid: i32, len: i32, flags: i32, how: i32, mode: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
+  const r = fifoOpen(p, len, flags, how, mode);
+  leave();
+  return r;
 }
 
 export function mem_in_use(): f64 {
@@ -242,3 +442,60 @@ export function debug_trap(kind: i32): void {
 
 
 
+
+export function socketpair(pid: i32, domain: i32, type: i32, protocol: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return socketPair(p, domain, type, protocol);
+}
+
+export function sock_send(pid: i32, fd: i32, len: i32, flags: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const ok = checkSock(p, fd);
+  if (ok < 0) return ok;
+  if (len < 0) return -EINVAL;
+  if (<usize>len > stageBytes()) return NEED_STAGE;
+  const r = sockSend(p, fd, changetype<File>(fdFile(p, fd)), stage(), len, flags);
+  leave();
+  return r;
+}
+
+export function sock_recv(pid: i32, fd: i32, count: i32, flags: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const ok = checkSock(p, fd);
+  if (ok < 0) return ok;
+  if (count < 0) return -EINVAL;
+  const r = sockRecv(p, fd, changetype<File>(fdFile(p, fd)), count, flags, false);
+  leave();
+  return r;
+}
+
+export function sock_shutdown(pid: i32, fd: i32, how: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sockShutdown(p, fd, how);
+  leave();
+  return r;
+}
+
+export function sock_setopt(pid: i32, fd: i32, level: i32, optname: i32, value: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sockSetOpt(p, fd, level, optname, value);
+  leave();
+  return r;
+}
+
+export function sock_getopt(pid: i32, fd: i32, level: i32, optname: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return sockGetOpt(p, fd, level, optname);
+}

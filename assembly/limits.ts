@@ -72,3 +72,39 @@ export function setSemLimits(msl: i32, mns: i32, opm: i32, mni: i32): bool {
   semCtlMni = mni;
   return true;
 }
+
+// Pipes (include/linux/pipe_fs_i.h, fs/pipe.c). The model's pages are 4 KiB, as on x86_64.
+export const PAGE_SHIFT: u32 = 12;
+export const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
+export const PIPE_BUF: u32 = 4096;
+/** Slots of a new pipe. */
+export const PIPE_DEF_BUFFERS: u32 = 16;
+/** Slots of a new pipe once its user is over pipe-user-pages-soft (alloc_pipe_info). */
+export const PIPE_MIN_DEF_BUFFERS: u32 = 2;
+
+// The sysctls fs.pipe-max-size (bytes, a power-of-two number of pages),
+// fs.pipe-user-pages-soft and fs.pipe-user-pages-hard (pages; 0 = no limit).
+export let pipeMaxSize: u32 = 1048576;
+export let pipeUserPagesSoft: u32 = 16384;
+export let pipeUserPagesHard: u32 = 0;
+
+/**
+ * Sets the pipe sysctls; false (nothing changed) for a size that
+ * proc_dopipe_max_size refuses (round_pipe_size() gives 0: above 2^31).
+ * The size is stored rounded as round_pipe_size() rounds it.
+ */
+export function setPipeLimits(maxSize: u32, soft: u32, hard: u32): bool {
+  const rounded = roundPipeSize(maxSize);
+  if (rounded == 0) return false;
+  pipeMaxSize = rounded;
+  pipeUserPagesSoft = soft;
+  pipeUserPagesHard = hard;
+  return true;
+}
+
+/** round_pipe_size(): 0 above 2^31, else at least a page and a power of two. */
+export function roundPipeSize(size: u32): u32 {
+  if (size > (<u32>1 << 31)) return 0;
+  if (size < PAGE_SIZE) return PAGE_SIZE;
+  return size <= 1 ? 1 : <u32>1 << (32 - <u32>clz(size - 1));
+}

@@ -67,7 +67,17 @@ function kernel() {
   const semRounds = [];
   for (let r = 0; r < 3; r++) semRounds.push(Number(execFileSync(sem, [String(Math.round(1_000_000 * scale))]).toString().trim()));
   semRounds.sort((x, y) => x - y);
+  const pipe = join(out, 'pipebench');
+  execFileSync('cc', ['-O2', '-o', pipe, join(here, 'c', 'pipebench.c')]);
+  const pipeRun = (size, n) => {
+    const rounds = [];
+    for (let r = 0; r < 3; r++) rounds.push(Number(execFileSync(pipe, [String(size), String(Math.max(1000, Math.round(n * scale)))]).toString().trim()));
+    rounds.sort((x, y) => x - y);
+    return rounds[1];
+  };
   return {
+    pipe64k: pipeRun(65536, 100_000),
+    pipe8: pipeRun(8, 1_000_000),
     pair: run('pair', Math.round(1_000_000 * scale)),
     bytype10: run('bytype', 10, Math.round(200_000 * scale)),
     bytype10k: run('bytype', 10_000, Math.round(20_000 * scale)),
@@ -135,6 +145,20 @@ async function emu() {
     }
   }, 3_000_000);
   p.semctl(s, 0, IPC_RMID);
+  // pipes: write then read back, both never sleeping (writeSync / readInto), as pipebench.c does
+  for (const size of [65536, 8]) {
+    const [r, w] = p.pipe();
+    const out = new Uint8Array(size).fill(120);
+    const into = new Uint8Array(size);
+    figures[size === 8 ? 'emu_pipe_8b_sync' : 'emu_pipe_64k_sync'] = measure((n) => {
+      for (let i = 0; i < n; i++) {
+        p.writeSync(w, out);
+        p.readInto(r, into);
+      }
+    }, size === 8 ? 3_000_000 : 200_000);
+    p.close(r);
+    p.close(w);
+  }
   const plain = new PlainQueue();
   figures.plain_js_pair = measure((n) => {
     for (let i = 0; i < n; i++) {
@@ -176,6 +200,7 @@ const e = await emu();
 const n = await native();
 const figures = {
   kernel_msg_pair: c.pair, kernel_bytype_10: c.bytype10, kernel_bytype_10k: c.bytype10k, kernel_semop_pair: c.semPair,
+  kernel_pipe_64k: c.pipe64k, kernel_pipe_8b: c.pipe8,
   ...e,
   ...(typeof n.native_msg_pair_into === 'number' ? n : {}),
 };
@@ -188,6 +213,8 @@ const ratios = {
   kernel_msgrcv_bytype_10k_over_10: round(c.bytype10k / c.bytype10),
   emu_msg_pair_sync_over_plain_js: round(e.emu_msg_pair_sync_into / e.plain_js_pair),
   emu_semop_speedup_vs_kernel: round(c.semPair / e.emu_semop_pair_sync),
+  emu_pipe_64k_speedup_vs_kernel: round(c.pipe64k / e.emu_pipe_64k_sync),
+  emu_pipe_8b_speedup_vs_kernel: round(c.pipe8 / e.emu_pipe_8b_sync),
   ...(typeof n.native_msg_pair_into === 'number'
     ? { native_msg_pair_over_c: round(n.native_msg_pair_into / c.pair) }
     : {}),
@@ -199,13 +226,15 @@ const targets = {
   emu_msgrcv_bytype_10k_over_10: ['<=', 2],
   native_msg_pair_over_c: ['<=', 1.2],
   emu_semop_speedup_vs_kernel: ['>=', 5],
+  emu_pipe_64k_speedup_vs_kernel: ['>=', 3],
+  emu_pipe_8b_speedup_vs_kernel: ['>=', 3],
 };
 
 if (json) {
   const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round(v)]));
   console.log(JSON.stringify({ figures: rounded, ratios, targets, ...(n.unavailable ? { native: n.unavailable } : {}) }, null, 2));
 } else {
-  console.log('ns per operation (median of 5 rounds; kernel figures from bench/c/msgbench.c)');
+  console.log('ns per operation (median of 5 rounds; kernel figures from bench/c/msgbench.c, sembench.c, pipebench.c)');
   for (const [name, ns] of Object.entries(figures)) console.log(`  ${name.padEnd(34)} ${ns.toFixed(1).padStart(10)}`);
   if (n.unavailable) console.log(`  native backend unavailable: ${n.unavailable}`);
   console.log('ratios');

@@ -13,6 +13,9 @@
 
 import { alloc, free, realloc } from '../mem/alloc';
 
+export const CAP_DAC_OVERRIDE: i32 = 1;
+export const CAP_DAC_READ_SEARCH: i32 = 2;
+export const CAP_FOWNER: i32 = 3;
 export const CAP_IPC_OWNER: i32 = 15;
 export const CAP_SYS_ADMIN: i32 = 21;
 export const CAP_SYS_RESOURCE: i32 = 24;
@@ -31,6 +34,8 @@ export class Process {
   waitTail: usize;
   /** The SEM_UNDO adjustments, newest set first (sem/undo.ts); 0 for none. Threads share it; a forked child starts without. */
   semUndo: usize;
+  /** The descriptor table (fd/table.ts); 0 until the first descriptor. A forked child gets a copy. */
+  fds: usize;
 }
 
 /** pid → Process (0 for none): a table indexed by pid, grown by doubling. */
@@ -44,6 +49,20 @@ const exitHooks = memory.data(MAX_EXIT_HOOKS * sizeof<usize>(), sizeof<usize>())
 let exitHookCount: i32 = 0;
 
 export type ExitHook = (p: Process) => void;
+
+/** What fork copies beyond credentials (the descriptor table), in registration order. */
+const MAX_FORK_HOOKS: i32 = 4;
+const forkHooks = memory.data(MAX_FORK_HOOKS * sizeof<usize>(), sizeof<usize>());
+let forkHookCount: i32 = 0;
+
+/** Copies a parent's state into its new child; false when memory is exhausted. */
+export type ForkHook = (parent: Process, child: Process) => bool;
+
+export function registerForkHook(hook: ForkHook): void {
+  if (!ASC_NO_ASSERT) assert(forkHookCount < MAX_FORK_HOOKS, 'too many fork hooks');
+  store<usize>(forkHooks + <usize>forkHookCount * sizeof<usize>(), changetype<usize>(hook));
+  forkHookCount++;
+}
 
 /** Adds a clean-up that exit runs; called once per kind when the kernel starts. */
 export function registerExitHook(hook: ExitHook): void {
@@ -94,13 +113,27 @@ export function spawn(uid: u32, gid: u32, caps: u64, groups: usize, ngroups: i32
   p.waitHead = 0;
   p.waitTail = 0;
   p.semUndo = 0;
+  p.fds = 0;
   store<usize>(table + (<usize>p.pid << 2), changetype<usize>(p));
   return p.pid;
 }
 
-/** A child with the parent's credentials; its pid, or 0 when memory is exhausted. */
+/**
+ * A child with the parent's credentials and what the fork hooks copy (its
+ * descriptors); its pid, or 0 when memory is exhausted (the half-made child
+ * exits, so nothing stays changed).
+ */
 export function fork(parent: Process): i32 {
-  return spawn(parent.uid, parent.gid, parent.caps, parent.groups, parent.ngroups);
+  const pid = spawn(parent.uid, parent.gid, parent.caps, parent.groups, parent.ngroups);
+  if (pid == 0) return 0;
+  const child = changetype<Process>(load<usize>(table + (<usize>pid << 2)));
+  for (let i = 0; i < forkHookCount; i++) {
+    if (!changetype<ForkHook>(load<usize>(forkHooks + <usize>i * sizeof<usize>()))(parent, child)) {
+      exit(child);
+      return 0;
+    }
+  }
+  return pid;
 }
 
 /** exit_group: every registered clean-up runs, then the pid is gone (later calls: ESRCH). */

@@ -79,6 +79,21 @@ export type Release = (w: Waiter) => void;
 const MAX_KINDS: i32 = 8;
 const retryHooks = memory.data(MAX_KINDS * sizeof<usize>(), 4);
 const releaseHooks = memory.data(MAX_KINDS * sizeof<usize>(), 4);
+/** Per kind: what a signal does to a sleeper (0: the default, cancel). */
+const interruptHooks = memory.data(MAX_KINDS * sizeof<usize>(), 4);
+
+/** interrupt()'s answers. */
+export const INTR_CANCELLED: i32 = 1;
+export const INTR_COMPLETED: i32 = 2;
+export const INTR_SLEEPING: i32 = 3;
+
+/**
+ * What a signal whose handler runs does to a sleeping call: cancel it (the
+ * host answers EINTR: INTR_CANCELLED), complete it with what it has done
+ * (INTR_COMPLETED: a completion is posted), or leave it asleep because
+ * SA_RESTART restarts it (INTR_SLEEPING).
+ */
+export type Interrupt = (w: Waiter, restart: bool) => i32;
 let kindCount: i32 = 0;
 
 /** Token → waiter: slots hold a waiter, or (odd) a link in the free-slot chain. */
@@ -101,6 +116,21 @@ export function registerKind(retry: Retry, release: Release): i32 {
   store<usize>(retryHooks + (<usize>kindCount * sizeof<usize>()), changetype<usize>(retry));
   store<usize>(releaseHooks + (<usize>kindCount * sizeof<usize>()), changetype<usize>(release));
   return kindCount++;
+}
+
+/** Gives a kind its own answer to signals (pipes, sockets and FIFO opens restart; SysV calls never do). */
+export function setInterruptHook(kind: i32, hook: Interrupt): void {
+  store<usize>(interruptHooks + <usize>kind * sizeof<usize>(), changetype<usize>(hook));
+}
+
+/** A signal for a sleeping call (see Interrupt); `restart`: the handler has SA_RESTART. */
+export function interrupt(w: Waiter, restart: bool): i32 {
+  const hook = load<usize>(interruptHooks + <usize>w.kind * sizeof<usize>());
+  if (hook == 0) {
+    detach(w);
+    return INTR_CANCELLED;
+  }
+  return changetype<Interrupt>(hook)(w, restart);
 }
 
 /** Sets up the waiter machinery; the exit hook abandons a process's sleeping calls first of all clean-ups. */

@@ -6,7 +6,7 @@
 
 import type { WasmMemory } from './wasm.js';
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** What a call answers when it went to sleep (its token is in the TOKEN cell). */
 export const PENDING = -0x10000;
@@ -14,6 +14,16 @@ export const PENDING = -0x10000;
 export const NEED_STAGE = -0x10002;
 /** SETALL's answer when the count of values is not the set's nsems (which is in the AUX cell). */
 export const VALUES_MISMATCH = -0x10003;
+/** fd_write_plan's answer for a descriptor whose bytes cannot be planned (a socket): stage them and call fd_write. */
+export const NEED_COPY = -0x10004;
+
+/** interrupt()'s answers. */
+export const INTR = { NONE: 0, CANCELLED: 1, COMPLETED: 2, SLEEPING: 3 } as const;
+
+/** path_stat's answers. */
+export const STAT_TYPE: Readonly<Record<number, 'fifo' | 'socket' | 'file' | 'dir' | 'other'>> = {
+  1: 'fifo', 2: 'socket', 3: 'file', 4: 'dir', 5: 'other',
+};
 
 /** Cell offsets in i32 units from the cells' base (C_* in assembly/abi.ts, divided by 4). */
 export const CELL = {
@@ -27,6 +37,10 @@ export const CELL = {
   STAGE_CAP: 7,
   INFO: 42,
   AUX: 52,
+  AUX2: 53,
+  COMMIT: 54,
+  NSEG: 55,
+  SEGS: 64,
 } as const;
 
 /** Cell offsets in f64 units from the cells' base. */
@@ -56,7 +70,7 @@ export const INFO = {
   MSGPOOL: 0, MSGMAP: 1, MSGMAX: 2, MSGMNB: 3, MSGMNI: 4, MSGSSZ: 5, MSGTQL: 6, MSGSEG: 7,
 } as const;
 
-/** Completion entries: [token, result, mtype lo, mtype hi, text address, 0, 0, 0] as i32. */
+/** Completion entries: [token, result, a (mtype lo; recv's bytes copied), b (mtype hi), address of the bytes, 0, 0, 0] as i32. */
 export const COMP_STRIDE = 8;
 
 /** msgctl and semctl IPC_SET: which fields are given. */
@@ -86,6 +100,28 @@ export interface KernelExports {
   semop1(pid: number, semid: number, num: number, op: number, flg: number): number;
   semctl(pid: number, semid: number, semnum: number, cmd: number, arg: number, mask: number, uid: number, gid: number, mode: number): number;
   cancel(token: number): number;
+  interrupt(token: number, restart: number): number;
+  set_pipe_limits(maxSize: number, soft: number, hard: number): number;
+  pipe2(pid: number, flags: number): number;
+  fd_close(pid: number, fd: number): number;
+  fd_fcntl(pid: number, fd: number, cmd: number, arg: number): number;
+  fd_ioctl(pid: number, fd: number, request: number): number;
+  fd_read(pid: number, fd: number, count: number, nonblock: number): number;
+  fd_read_plan(pid: number, fd: number, count: number): number;
+  fd_write(pid: number, fd: number, len: number, nonblock: number): number;
+  fd_write_plan(pid: number, fd: number, len: number): number;
+  commit(): void;
+  fd_poll(pid: number, fd: number, events: number, wait: number): number;
+  fifo_make(pid: number, len: number, mode: number, slash: number): number;
+  fifo_unlink(pid: number, len: number, slash: number): number;
+  path_stat(pid: number, len: number, slash: number): number;
+  fifo_open(pid: number, len: number, flags: number, how: number, mode: number): number;
+  socketpair(pid: number, domain: number, type: number, protocol: number): number;
+  sock_send(pid: number, fd: number, len: number, flags: number): number;
+  sock_recv(pid: number, fd: number, count: number, flags: number): number;
+  sock_shutdown(pid: number, fd: number, how: number): number;
+  sock_setopt(pid: number, fd: number, level: number, optname: number, value: number): number;
+  sock_getopt(pid: number, fd: number, level: number, optname: number): number;
   mem_in_use(): number;
   waiters_live(): number;
   debug_trap(kind: number): void;

@@ -22,8 +22,17 @@ const NGROUPS_MAX = 65536;
 const LIMIT_MAX: Limits = {
   msgmax: 0x7fffffff, msgmnb: 0x7fffffff, msgmni: 32768,
   semmsl: 0x7fffffff, semmns: 0x7fffffff, semopm: 0x7fffffff, semmni: 32768,
+  // round_pipe_size() refuses more than 2^31; the page counts are unsigned longs the model keeps in 32 bits
+  pipe_max_size: 0x8000_0000, pipe_user_pages_soft: 0xffff_ffff, pipe_user_pages_hard: 0xffff_ffff,
 };
-const LIMIT_NAMES = ['msgmax', 'msgmnb', 'msgmni', 'semmsl', 'semmns', 'semopm', 'semmni'] as const;
+const LIMIT_NAMES = [
+  'msgmax', 'msgmnb', 'msgmni', 'semmsl', 'semmns', 'semopm', 'semmni', 'pipe_max_size', 'pipe_user_pages_soft',
+  'pipe_user_pages_hard',
+] as const;
+/** fs.pipe-max-size as round_pipe_size() stores it: at least a page, a power of two. */
+function roundPipeSize(size: number): number {
+  return size <= 4096 ? 4096 : 2 ** Math.ceil(Math.log2(size));
+}
 
 /** A uid or gid: 0 ..= 2^32 - 2 ((uid_t)-1 names nobody). */
 function credential(name: string, value: unknown): number {
@@ -64,7 +73,7 @@ export function mergeLimits(base: Readonly<Limits>, changes: unknown): Limits {
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`limits.${name} must be an integer, got ${String(value)}`);
     if (value < 0 || value > LIMIT_MAX[name]) throw new RangeError(`limits.${name} must be in 0..${LIMIT_MAX[name]}, got ${value}`);
-    merged[name] = value;
+    merged[name] = name === 'pipe_max_size' ? roundPipeSize(value) : value;
   }
   return merged;
 }
@@ -77,6 +86,9 @@ export const DEFAULT_EMU_LIMITS: Readonly<Limits> = Object.freeze({
   semmns: DEFAULT_LIMITS.semmns,
   semopm: DEFAULT_LIMITS.semopm,
   semmni: DEFAULT_LIMITS.semmni,
+  pipe_max_size: 1048576,
+  pipe_user_pages_soft: 16384,
+  pipe_user_pages_hard: 0,
 });
 
 export class EmuEmulator implements Emulator {
@@ -99,6 +111,11 @@ export class EmuEmulator implements Emulator {
     }
     if (this.core.setSemLimits(next.semmsl, next.semmns, next.semopm, next.semmni) < 0) {
       this.core.setLimits(was.msgmax, was.msgmnb, was.msgmni); // all or nothing
+      throw new RangeError(`the kernel refused limits ${JSON.stringify(next)}`);
+    }
+    if (this.core.setPipeLimits(next.pipe_max_size, next.pipe_user_pages_soft, next.pipe_user_pages_hard) < 0) {
+      this.core.setLimits(was.msgmax, was.msgmnb, was.msgmni);
+      this.core.setSemLimits(was.semmsl, was.semmns, was.semopm, was.semmni);
       throw new RangeError(`the kernel refused limits ${JSON.stringify(next)}`);
     }
     this.current = Object.freeze(next);

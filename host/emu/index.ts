@@ -9,12 +9,13 @@ import { kernelClock, type EmulatorClock } from './clock.js';
 import { DEFAULT_EMU_LIMITS, EmuEmulator, mergeLimits } from './emulator.js';
 import { KernelCore } from './kernel.js';
 import { instantiateKernel, type KernelBuild } from './load.js';
+import { hostDirectories } from './paths.js';
 
 export type { EmulatorClock } from './clock.js';
 export type { KernelBuild } from './load.js';
 
 export interface EmulatorOptions {
-  /** Sysctls to start with (msgmax, msgmnb, msgmni, semmsl, semmns, semopm, semmni); the rest are Linux's defaults. */
+  /** Sysctls to start with (msgmax, msgmnb, msgmni, semmsl, semmns, semopm, semmni, pipe_max_size, pipe_user_pages_soft, pipe_user_pages_hard); the rest are Linux's defaults. */
   limits?: Partial<Limits>;
   /**
    * Where timestamps and timeouts come from: a virtual clock for a simulator.
@@ -31,8 +32,10 @@ export async function openEmulator(options: EmulatorOptions = {}): Promise<Emula
   const build = options.build ?? 'release';
   if (build !== 'release' && build !== 'debug') throw new TypeError(`options.build must be 'release' or 'debug', got ${String(build)}`);
   const limits = mergeLimits(DEFAULT_EMU_LIMITS, options.limits);
-  const [exports, clock] = await Promise.all([instantiateKernel(build), kernelClock(options.clock)]);
-  const emulator = new EmuEmulator(new KernelCore(exports, clock), DEFAULT_EMU_LIMITS);
+  const [exports, clock, directories] = await Promise.all([instantiateKernel(build), kernelClock(options.clock), hostDirectories()]);
+  const core = new KernelCore(exports, clock);
+  core.directories = directories;
+  const emulator = new EmuEmulator(core, DEFAULT_EMU_LIMITS);
   emulator.setLimits(limits);
   return emulator;
 }

@@ -16,16 +16,19 @@
  *
  * Sleeping calls are Sleepers keyed by the core's token. Each ends exactly
  * once: completed by the core (drain), cancelled by an abort (EINTR) or a
- * timeout (EAGAIN) — the core's cancel() says whether it was still asleep,
- * so it cannot be both — or abandoned by its process's exit (never settled).
+ * timeout (EAGAIN), or abandoned by its process's exit (never settled). An
+ * abort or a timeout asks the core's interrupt(), which says what became of
+ * the call (gone, completed with the bytes it had moved, or restarted under
+ * SA_RESTART and still asleep), so no call is both completed and cancelled.
  */
 
-import type { CallOptions, Message, MsgInfo, MsqidDs, MType, Received, SemidDs, SemInfo } from '../api.js';
+import type { CallOptions, Datagram, Message, MsgInfo, MsqidDs, MType, Received, SemidDs, SemInfo, Stat } from '../api.js';
 import { SETALL } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
-import { CELL, CELL64, COMP_STRIDE, NEED_STAGE, type KernelExports } from './abi.js';
+import { CELL, CELL64, COMP_STRIDE, INTR, NEED_COPY, NEED_STAGE, STAT_TYPE, type KernelExports } from './abi.js';
 import type { KernelClock } from './clock.js';
 import { joinLong, readMsginfo, readMsqid, readSemid, readSeminfo } from './marshal.js';
+import type { DirectoryProbe } from './paths.js';
 
 /**
  * TypedArray.prototype.set, called through a constant: once a method like
@@ -40,12 +43,26 @@ const VIEW_CACHE = 4096;
 /** The longest delay one timer takes (setTimeout's limit); longer timeouts are armed in steps. */
 const MAX_TIMER = 0x7fff_ffff;
 
+/**
+ * What a sleeping call settles with, from its completion: undefined
+ * (msgsnd, semop), a Message (msgrcv), a fresh copy of the completion's
+ * bytes (read), the result (write: bytes written; open: the fd), the result
+ * and 0 when its timeout passes (poll), a Datagram: `a` bytes and the result
+ * as its length (recv).
+ */
+export const Settles = { Nothing: 0, Message: 1, Bytes: 2, Number: 3, Poll: 4, Datagram: 5 } as const;
+export type Settles = (typeof Settles)[keyof typeof Settles];
+
+/** Whether an abort's reason asks for SA_RESTART (FORMAT.md "interrupt"; the contract's `{ restart: true }`). */
+function restarts(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && (reason as { restart?: unknown }).restart === true;
+}
+
 interface Sleeper {
   readonly token: number;
   readonly pid: number;
   readonly syscall: string;
-  /** msgrcv: settles with a Message; others with undefined. */
-  readonly wantsMessage: boolean;
+  readonly settles: Settles;
   readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
   timer: unknown;
@@ -72,6 +89,10 @@ export class KernelCore {
   private readonly cHi: number;
   private readonly cInfo: number;
   private readonly cAux: number;
+  private readonly cAux2: number;
+  private readonly cCommit: number;
+  private readonly cNseg: number;
+  private readonly cSegs: number;
   private readonly cNow: number;
   private readonly cStat: number;
   /** The staging buffer (text crosses there), as the cells last said. */
@@ -92,6 +113,9 @@ export class KernelCore {
   private readonly sleepers = new Map<number, Sleeper>();
   private fault: { detail: string; cause: unknown } | undefined;
 
+  /** Where FIFO paths' directories are looked up (paths.ts). */
+  directories: DirectoryProbe = () => ({ kind: 'dir', mode: 0o777 });
+
   constructor(private readonly x: KernelExports, private readonly clock: KernelClock) {
     const base = x.cells() >>> 0;
     this.cCount = (base >>> 2) + CELL.COMP_COUNT;
@@ -103,6 +127,10 @@ export class KernelCore {
     this.cHi = (base >>> 2) + CELL.MTYPE_HI;
     this.cInfo = (base >>> 2) + CELL.INFO;
     this.cAux = (base >>> 2) + CELL.AUX;
+    this.cAux2 = (base >>> 2) + CELL.AUX2;
+    this.cCommit = (base >>> 2) + CELL.COMMIT;
+    this.cNseg = (base >>> 2) + CELL.NSEG;
+    this.cSegs = (base >>> 2) + CELL.SEGS;
     this.cNow = (base >>> 3) + CELL64.NOW;
     this.cStat = (base >>> 3) + CELL64.STAT;
     const buffer = x.memory.buffer;
@@ -247,12 +275,32 @@ export class KernelCore {
       this.release(s);
       if (result < 0) {
         s.reject(new IpcError(-result, s.syscall));
-      } else if (s.wantsMessage) {
-        const ptr = this.u32[e + 4]!;
-        const message: Message = { mtype: joinLong(i32[e + 2]!, i32[e + 3]!), data: this.u8.slice(ptr, ptr + result) };
-        s.resolve(message as never);
-      } else {
-        s.resolve(undefined as never);
+        continue;
+      }
+      switch (s.settles) {
+        case Settles.Message: {
+          const ptr = this.u32[e + 4]!;
+          const message: Message = { mtype: joinLong(i32[e + 2]!, i32[e + 3]!), data: this.u8.slice(ptr, ptr + result) };
+          s.resolve(message as never);
+          break;
+        }
+        case Settles.Bytes: {
+          const ptr = this.u32[e + 4]!;
+          s.resolve(this.u8.slice(ptr, ptr + result) as never);
+          break;
+        }
+        case Settles.Datagram: {
+          const ptr = this.u32[e + 4]!;
+          const datagram: Datagram = { data: this.u8.slice(ptr, ptr + i32[e + 2]!), length: result };
+          s.resolve(datagram as never);
+          break;
+        }
+        case Settles.Number:
+        case Settles.Poll:
+          s.resolve(result as never);
+          break;
+        default:
+          s.resolve(undefined as never);
       }
     }
   }
@@ -274,23 +322,18 @@ export class KernelCore {
    * the signal's reason), a timeout with EAGAIN; an already aborted signal
    * or a timeout ≤ 0 does so at once, the call having had its chance.
    */
-  sleep<T>(pid: number, syscall: string, wantsMessage: boolean, opts: CallOptions): Promise<T> {
+  sleep<T>(pid: number, syscall: string, settles: Settles, opts: CallOptions): Promise<T> {
     const token = this.i32[this.cToken]!;
     return new Promise<T>((resolve, reject) => {
       const s: Sleeper = {
-        token, pid, syscall, wantsMessage, resolve: resolve as (value: never) => void, reject,
+        token, pid, syscall, settles, resolve: resolve as (value: never) => void, reject,
         timer: undefined, signal: undefined, onAbort: undefined,
       };
       this.sleepers.set(token, s);
       const { signal, timeout } = opts;
       if (signal !== undefined) {
-        if (signal.aborted) {
-          this.interrupt(s, ERRNO.EINTR, signal.reason);
-          return;
-        }
-        s.signal = signal;
-        s.onAbort = () => this.interrupt(s, ERRNO.EINTR, signal.reason);
-        signal.addEventListener('abort', s.onAbort, { once: true });
+        this.listen(s, signal);
+        if (this.sleepers.get(token) !== s) return;
       }
       if (timeout !== undefined) {
         if (timeout <= 0) {
@@ -300,6 +343,48 @@ export class KernelCore {
         this.arm(s, timeout);
       }
     });
+  }
+
+  /**
+   * An abort: a signal whose handler runs. The core decides (interrupt()):
+   * the call fails with EINTR (cause: the reason), completes with what it
+   * had done (its completion settles it), or, restarted under SA_RESTART,
+   * sleeps on.
+   */
+  private signal(s: Sleeper, reason: unknown): void {
+    if (this.sleepers.get(s.token) !== s || this.fault !== undefined) return;
+    let answer: number;
+    try {
+      answer = this.x.interrupt(s.token, restarts(reason) ? 1 : 0);
+      this.after();
+      if (answer === INTR.NONE) throw new Error(`the core has no sleeping call for token ${s.token}, which the host still waits on`);
+    } catch (error) {
+      this.trapped(error);
+      return;
+    }
+    if (answer === INTR.CANCELLED) {
+      this.sleepers.delete(s.token);
+      this.release(s);
+      s.reject(new IpcError(ERRNO.EINTR, s.syscall, reason === undefined ? undefined : { cause: reason }));
+    } else if (answer === INTR.SLEEPING) {
+      // the signal has fired; the restarted call listens to the reason's fresh `signal`, if it carries one
+      if (s.onAbort !== undefined) s.signal!.removeEventListener('abort', s.onAbort);
+      s.onAbort = undefined;
+      s.signal = undefined;
+      const next = (reason as { signal?: unknown }).signal;
+      if (next instanceof AbortSignal) this.listen(s, next);
+    }
+  }
+
+  /** Interrupts the sleeping call when `signal` aborts (at once if it already has). */
+  private listen(s: Sleeper, signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.signal(s, signal.reason);
+      return;
+    }
+    s.signal = signal;
+    s.onAbort = () => this.signal(s, signal.reason);
+    signal.addEventListener('abort', s.onAbort, { once: true });
   }
 
   /** The sleeper's timeout: one timer, or a chain of them past what one timer can wait. */
@@ -312,21 +397,25 @@ export class KernelCore {
     });
   }
 
-  /** Ends a sleeping call with `errno` if the core still has it asleep. */
+  /** Ends a sleeping call with `errno` (its timeout) if the core still has it asleep and it has moved nothing. */
   private interrupt(s: Sleeper, errno: number, cause: unknown): void {
     if (this.sleepers.get(s.token) !== s || this.fault !== undefined) return;
-    let gone: number;
+    let answer: number;
     try {
-      gone = this.x.cancel(s.token);
+      // as a signal without SA_RESTART: a call that has moved bytes completes with their count
+      answer = this.x.interrupt(s.token, 0);
       this.after();
-      if (gone !== 1) throw new Error(`the core has no sleeping call for token ${s.token}, which the host still waits on`);
+      if (answer === INTR.NONE) throw new Error(`the core has no sleeping call for token ${s.token}, which the host still waits on`);
     } catch (error) {
       this.trapped(error);
       return;
     }
+    if (answer !== INTR.CANCELLED) return; // its completion settled it
     this.sleepers.delete(s.token);
     this.release(s);
-    s.reject(new IpcError(errno, s.syscall, cause === undefined ? undefined : { cause }));
+    // poll's timeout is its answer 0, not an error
+    if (s.settles === Settles.Poll && errno === ERRNO.EAGAIN) s.resolve(0 as never);
+    else s.reject(new IpcError(errno, s.syscall, cause === undefined ? undefined : { cause }));
   }
 
   // --- processes and limits -----------------------------------------------
@@ -623,6 +712,311 @@ export class KernelCore {
   /** The seminfo semctl just reported. */
   seminfo(): SemInfo {
     return readSeminfo(this.i32, this.cInfo);
+  }
+
+  // --- descriptors --------------------------------------------------------
+
+  /** The second answer of the last call (pipe2's write end, socketpair's second socket). */
+  aux2(): number {
+    return this.i32[this.cAux2]!;
+  }
+
+  setPipeLimits(maxSize: number, soft: number, hard: number): number {
+    this.guard();
+    try {
+      return this.x.set_pipe_limits(maxSize, soft, hard);
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  pipe2(pid: number, flags: number): number {
+    this.guard();
+    try {
+      const r = this.x.pipe2(pid, flags);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  close(pid: number, fd: number): number {
+    this.guard();
+    try {
+      const r = this.x.fd_close(pid, fd);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  fcntl(pid: number, fd: number, cmd: number, arg: number): number {
+    this.guard();
+    try {
+      const r = this.x.fd_fcntl(pid, fd, cmd, arg);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  ioctl(pid: number, fd: number, request: number): number {
+    this.guard();
+    try {
+      const r = this.x.fd_ioctl(pid, fd, request);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** read into the staging buffer: bytes (read them with staged()), -errno or PENDING. */
+  read(pid: number, fd: number, count: number, nonblock: number): number {
+    this.guard();
+    try {
+      const r = this.x.fd_read(pid, fd, count, nonblock);
+      this.after();
+      if (r > 0 && this.u32[this.cStage] !== this.stagePtr) this.readStage();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** A fresh copy of the `n` bytes the last read staged. */
+  stagedCopy(n: number): Uint8Array {
+    return n === 0 ? new Uint8Array(0) : new Uint8Array(this.staged(n));
+  }
+
+  /**
+   * A read that never sleeps, straight into `buf` at `at` (count: its room):
+   * the core says where the bytes lie and they are copied from there once;
+   * then the sleepers the read woke run (commit). Bytes read or -errno.
+   */
+  readInto(pid: number, fd: number, buf: Uint8Array, count: number): number {
+    this.guard();
+    try {
+      const r = this.x.fd_read_plan(pid, fd, count);
+      if (this.i32.length === 0) this.refresh();
+      if (r > 0) {
+        const u8 = this.u8;
+        const i32 = this.i32;
+        const n = i32[this.cNseg]!;
+        let seg = this.cSegs;
+        let at = 0;
+        for (let i = 0; i < n; i++, seg += 2) {
+          const addr = i32[seg]! >>> 0;
+          const len = i32[seg + 1]!;
+          copyInto.call(buf, u8.subarray(addr, addr + len), at);
+          at += len;
+        }
+        if (this.u32[this.cStage] !== this.stagePtr) this.readStage();
+      }
+      if (this.i32[this.cCommit] !== 0) this.x.commit();
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /**
+   * A write that never sleeps, straight from `data`: the core says where its
+   * bytes go (a pipe's pages) and they are copied there once; a socket takes
+   * them through the staging buffer. Bytes written or -errno.
+   */
+  writeSync(pid: number, fd: number, data: Uint8Array): number {
+    this.guard();
+    try {
+      const len = data.length;
+      const r = this.x.fd_write_plan(pid, fd, len);
+      if (r === NEED_COPY) return this.write(pid, fd, data, 1);
+      if (this.i32.length === 0) this.refresh();
+      if (r > 0) {
+        const u8 = this.u8;
+        const i32 = this.i32;
+        const n = i32[this.cNseg]!;
+        let seg = this.cSegs;
+        let at = 0;
+        for (let i = 0; i < n; i++, seg += 2) {
+          const addr = i32[seg]! >>> 0;
+          const l = i32[seg + 1]!;
+          copyInto.call(u8, l === len ? data : data.subarray(at, at + l), addr);
+          at += l;
+        }
+      }
+      if (this.i32[this.cCommit] !== 0) this.x.commit();
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** write through the staging buffer: bytes, -errno or PENDING (the core keeps what it has not written). */
+  write(pid: number, fd: number, data: Uint8Array, nonblock: number): number {
+    this.guard();
+    try {
+      const len = data.length;
+      let r: number;
+      if (len <= this.stageCap) {
+        copyInto.call(this.u8, data, this.stagePtr);
+        r = this.x.fd_write(pid, fd, len, nonblock);
+      } else {
+        r = len > 0x7fffffff ? -ERRNO.EINVAL : this.x.fd_write(pid, fd, len, nonblock);
+        if (r === NEED_STAGE) r = this.restage(len, () => {
+          this.u8.set(data, this.stagePtr);
+          return this.x.fd_write(pid, fd, len, nonblock);
+        });
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  poll(pid: number, fd: number, events: number, wait: number): number {
+    this.guard();
+    try {
+      const r = this.x.fd_poll(pid, fd, events, wait);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** Stages a path's bytes (the core reads them from the staging buffer) and runs `call` with their length. */
+  private withPath(path: Uint8Array, call: (len: number) => number): number {
+    this.guard();
+    try {
+      let r: number;
+      if (path.length <= this.stageCap) {
+        this.u8.set(path, this.stagePtr);
+        r = call(path.length);
+      } else {
+        r = this.restage(path.length, () => {
+          this.u8.set(path, this.stagePtr);
+          return call(path.length);
+        });
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  // `how` (paths.ts pathHow): 1 trailing slash, 2 parent missing, 4 parent no directory
+
+  mkfifo(pid: number, path: Uint8Array, how: number, mode: number): number {
+    return this.withPath(path, (len) => this.x.fifo_make(pid, len, mode, how));
+  }
+
+  unlink(pid: number, path: Uint8Array, how: number): number {
+    return this.withPath(path, (len) => this.x.fifo_unlink(pid, len, how));
+  }
+
+  /** stat of a FIFO or a regular file: the Stat, or -errno. */
+  stat(pid: number, path: Uint8Array, how: number): Stat | number {
+    const r = this.withPath(path, (len) => this.x.path_stat(pid, len, how));
+    if (r < 0) return r;
+    return { type: STAT_TYPE[r] ?? 'other', mode: this.i32[this.cAux]! };
+  }
+
+  /** open of a FIFO or a regular file: fd, -errno or PENDING. */
+  open(pid: number, path: Uint8Array, how: number, flags: number, mode: number): number {
+    return this.withPath(path, (len) => this.x.fifo_open(pid, len, flags, how, mode));
+  }
+
+  // --- sockets ------------------------------------------------------------
+
+  socketpair(pid: number, domain: number, type: number, protocol: number): number {
+    this.guard();
+    try {
+      const r = this.x.socketpair(pid, domain, type, protocol);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** send(2) through the staging buffer: bytes, -errno or PENDING. */
+  sendTo(pid: number, fd: number, data: Uint8Array, flags: number): number {
+    this.guard();
+    try {
+      const len = data.length;
+      let r: number;
+      if (len <= this.stageCap) {
+        copyInto.call(this.u8, data, this.stagePtr);
+        r = this.x.sock_send(pid, fd, len, flags);
+      } else {
+        r = len > 0x7fffffff ? -ERRNO.EINVAL : this.x.sock_send(pid, fd, len, flags);
+        if (r === NEED_STAGE) r = this.restage(len, () => {
+          this.u8.set(data, this.stagePtr);
+          return this.x.sock_send(pid, fd, len, flags);
+        });
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** recv into the staging buffer: the call's answer (the bytes: received()), -errno or PENDING. */
+  recvFrom(pid: number, fd: number, count: number, flags: number): number {
+    this.guard();
+    try {
+      const r = this.x.sock_recv(pid, fd, count, flags);
+      this.after();
+      if (r >= 0 && this.u32[this.cStage] !== this.stagePtr) this.readStage();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** What the last recv() answered `r` with: a fresh copy of the bytes copied. */
+  received(r: number): Datagram {
+    return { data: this.stagedCopy(this.i32[this.cAux]!), length: r };
+  }
+
+  shutdown(pid: number, fd: number, how: number): number {
+    this.guard();
+    try {
+      const r = this.x.sock_shutdown(pid, fd, how);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  setsockopt(pid: number, fd: number, level: number, optname: number, value: number): number {
+    this.guard();
+    try {
+      const r = this.x.sock_setopt(pid, fd, level, optname, value);
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  getsockopt(pid: number, fd: number, level: number, optname: number): number {
+    this.guard();
+    try {
+      return this.x.sock_getopt(pid, fd, level, optname);
+    } catch (error) {
+      throw this.trapped(error);
+    }
   }
 
   // --- diagnostics --------------------------------------------------------

@@ -11,24 +11,32 @@
  */
 
 import type {
-  CallOptions, Message, MsgInfo, MsqidDs, MsqidSet, MType, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
-  Timespec, WithResult,
+  CallOptions, Datagram, Message, MsgInfo, MsqidDs, MsqidSet, MType, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
+  Stat, Timespec, WithResult,
 } from '../api.js';
 import {
   GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT,
-  MSG_STAT_ANY, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL,
+  MSG_STAT_ANY, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL, SOL_SOCKET,
 } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { bytes, callOptions, flags, int, size, unsigned32 } from '../validate.js';
 import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID, VALUES_MISMATCH } from './abi.js';
-import type { KernelCore } from './kernel.js';
+import { Settles, type KernelCore } from './kernel.js';
 import { clampSize, long, splitLong } from './marshal.js';
+import { canonicalPath, pathHow } from './paths.js';
 import { packed, packSops, readSemTimeout, semWait, setallValues } from './sem-args.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 // Only an empty view can be detached: a non-empty Uint8Array skips validate.bytes(), whose
 // `.byteLength` costs ~12 ns on Node 20 where `.length` is free. Same answers.
 const NO_OPTIONS: CallOptions = {};
+/** MAX_RW_COUNT: the most one read or write moves (INT_MAX rounded down to a page). */
+const MAX_RW_COUNT = 0x7ffff000;
+
+/** A read's count for the core: negative stays negative (EINVAL), beyond MAX_RW_COUNT is clamped as rw_verify_area does. */
+function rwCount(count: number): number {
+  return count < 0 ? -1 : count > MAX_RW_COUNT ? MAX_RW_COUNT : count;
+}
 
 export class EmuProcess implements SimProcess {
   readonly backend = 'emu' as const;
@@ -65,7 +73,7 @@ export class EmuProcess implements SimProcess {
 
   /** msgsnd answered other than 0: asleep (opts checked by sendChecked), or an errno. */
   private unsent(r: number, opts: CallOptions | undefined): Promise<void> {
-    if (r === PENDING) return this.core.sleep<void>(this.pid, 'msgsnd', false, opts === undefined ? NO_OPTIONS : opts);
+    if (r === PENDING) return this.core.sleep<void>(this.pid, 'msgsnd', Settles.Nothing, opts === undefined ? NO_OPTIONS : opts);
     return Promise.reject(new IpcError(-r, 'msgsnd'));
   }
 
@@ -109,7 +117,7 @@ export class EmuProcess implements SimProcess {
 
   /** msgrcv answered no message: asleep (opts checked by receiveChecked), or an errno. */
   private unreceived(r: number, opts: CallOptions | undefined): Promise<Message> {
-    if (r === PENDING) return this.core.sleep<Message>(this.pid, 'msgrcv', true, opts === undefined ? NO_OPTIONS : opts);
+    if (r === PENDING) return this.core.sleep<Message>(this.pid, 'msgrcv', Settles.Message, opts === undefined ? NO_OPTIONS : opts);
     return Promise.reject(new IpcError(-r, 'msgrcv'));
   }
 
@@ -232,7 +240,7 @@ export class EmuProcess implements SimProcess {
       const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
       const r = this.semcall(semid, sops, 0, 0);
       if (r === 0) return RESOLVED;
-      if (r === PENDING) return this.core.sleep<void>(this.pid, 'semop', false, o);
+      if (r === PENDING) return this.core.sleep<void>(this.pid, 'semop', Settles.Nothing, o);
       return Promise.reject(new IpcError(-r, 'semop'));
     } catch (error) {
       return Promise.reject(error);
@@ -253,7 +261,7 @@ export class EmuProcess implements SimProcess {
       if (r === PENDING) {
         const ms = semWait.ms;
         const sleepOpts = ms === undefined || (o.timeout !== undefined && o.timeout <= ms) ? o : { signal: o.signal, timeout: ms };
-        return this.core.sleep<void>(this.pid, 'semtimedop', false, sleepOpts);
+        return this.core.sleep<void>(this.pid, 'semtimedop', Settles.Nothing, sleepOpts);
       }
       return Promise.reject(new IpcError(-r, 'semtimedop'));
     } catch (error) {
@@ -327,6 +335,205 @@ export class EmuProcess implements SimProcess {
     }
     if (r < 0) throw new IpcError(-r, 'semctl');
     return 0;
+  }
+
+  // ---- descriptors ------------------------------------------------------
+
+  pipe(pipeFlags?: number): [number, number] {
+    const r = this.core.pipe2(this.pid, flags('flags', pipeFlags));
+    if (r < 0) throw new IpcError(-r, 'pipe2');
+    return [r, this.core.aux2()];
+  }
+
+  mkfifo(path: string, mode?: number): void {
+    const p = canonicalPath(path, 'mknod');
+    const m = mode === undefined ? 0o666 : unsigned32('mode', mode);
+    const r = this.core.mkfifo(this.pid, p.bytes, pathHow(p, this.core.directories), m | 0);
+    if (r < 0) throw new IpcError(-r, 'mknod');
+  }
+
+  open(path: string, openFlags: number, mode?: number, opts?: CallOptions): Promise<number> {
+    try {
+      const p = canonicalPath(path, 'open');
+      const f = int('flags', openFlags);
+      const m = mode === undefined ? 0o666 : unsigned32('mode', mode) | 0; // a regular file O_CREAT makes
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.open(this.pid, p.bytes, pathHow(p, this.core.directories), f, m);
+      if (r >= 0) return Promise.resolve(r);
+      if (r === PENDING) return this.core.sleep<number>(this.pid, 'open', Settles.Number, o);
+      return Promise.reject(new IpcError(-r, 'open'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  unlink(path: string): void {
+    const p = canonicalPath(path, 'unlink');
+    const r = this.core.unlink(this.pid, p.bytes, pathHow(p, this.core.directories));
+    if (r < 0) throw new IpcError(-r, 'unlink');
+  }
+
+  stat(path: string): Stat {
+    const p = canonicalPath(path, 'stat');
+    const r = this.core.stat(this.pid, p.bytes, pathHow(p, this.core.directories));
+    if (typeof r !== 'number') return r;
+    if (r === -ERRNO.ENOENT) {
+      // not a FIFO: a directory of the host's, or nothing
+      const dir = this.core.directories(p.text);
+      if (dir.kind === 'dir') return { type: 'dir', mode: dir.mode };
+    }
+    throw new IpcError(-r, 'stat');
+  }
+
+  read(fd: number, count: number, opts?: CallOptions): Promise<Uint8Array> {
+    try {
+      const f = int('fd', fd);
+      const c = rwCount(size('count', count));
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.read(this.pid, f, c, 0);
+      if (r >= 0) return Promise.resolve(this.core.stagedCopy(r));
+      if (r === PENDING) return this.core.sleep<Uint8Array>(this.pid, 'read', Settles.Bytes, o);
+      return Promise.reject(new IpcError(-r, 'read'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  readSync(fd: number, count: number): Uint8Array {
+    const r = this.core.read(this.pid, int('fd', fd), rwCount(size('count', count)), 1);
+    if (r < 0) throw new IpcError(-r, 'read');
+    return this.core.stagedCopy(r);
+  }
+
+  readInto(fd: number, buf: Uint8Array): number {
+    // the usual call (an int fd, a non-empty Uint8Array) without validate.ts
+    const r = typeof fd === 'number' && (fd | 0) === fd && buf instanceof Uint8Array && buf.length !== 0
+      ? this.core.readInto(this.pid, fd, buf, buf.length > MAX_RW_COUNT ? MAX_RW_COUNT : buf.length)
+      : this.core.readInto(this.pid, int('fd', fd), bytes('buf', buf), 0);
+    if (r < 0) throw new IpcError(-r, 'read');
+    return r;
+  }
+
+  write(fd: number, data: Uint8Array, opts?: CallOptions): Promise<number> {
+    try {
+      const f = int('fd', fd);
+      const d = bytes('data', data);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.write(this.pid, f, d.length > MAX_RW_COUNT ? d.subarray(0, MAX_RW_COUNT) : d, 0);
+      if (r >= 0) return Promise.resolve(r);
+      if (r === PENDING) return this.core.sleep<number>(this.pid, 'write', Settles.Number, o);
+      return Promise.reject(new IpcError(-r, 'write'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  writeSync(fd: number, data: Uint8Array): number {
+    const r = typeof fd === 'number' && (fd | 0) === fd && data instanceof Uint8Array && data.length !== 0
+      && data.length <= MAX_RW_COUNT
+      ? this.core.writeSync(this.pid, fd, data)
+      : this.writeSyncChecked(fd, data);
+    if (r < 0) throw new IpcError(-r, 'write');
+    return r;
+  }
+
+  private writeSyncChecked(fd: unknown, data: unknown): number {
+    const f = int('fd', fd);
+    const d = bytes('data', data);
+    return this.core.writeSync(this.pid, f, d.length > MAX_RW_COUNT ? d.subarray(0, MAX_RW_COUNT) : d);
+  }
+
+  close(fd: number): void {
+    const r = this.core.close(this.pid, int('fd', fd));
+    if (r < 0) throw new IpcError(-r, 'close');
+  }
+
+  fcntl(fd: number, cmd: number, arg?: number): number {
+    const f = int('fd', fd);
+    const c = int('cmd', cmd);
+    // the C argument is an unsigned long that each command narrows; int commands see its low 32 bits
+    const a = arg === undefined ? 0 : size('arg', arg) | 0;
+    const r = this.core.fcntl(this.pid, f, c, a);
+    if (r < 0) throw new IpcError(-r, 'fcntl');
+    return r;
+  }
+
+  ioctl(fd: number, request: number): number {
+    const r = this.core.ioctl(this.pid, int('fd', fd), unsigned32('request', request) | 0);
+    if (r < 0) throw new IpcError(-r, 'ioctl');
+    return r;
+  }
+
+  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number> {
+    try {
+      const f = int('fd', fd);
+      const e = int('events', events) & 0xffff; // struct pollfd's events is a short
+      const t = int('timeout', timeout);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.poll(this.pid, f, e, t === 0 ? 0 : 1);
+      if (r >= 0) return Promise.resolve(r);
+      if (r === PENDING) {
+        const limit = t > 0 ? (o.timeout !== undefined && o.timeout < t ? o.timeout : t) : o.timeout;
+        return this.core.sleep<number>(this.pid, 'poll', Settles.Poll, { signal: o.signal, timeout: limit });
+      }
+      return Promise.reject(new IpcError(-r, 'poll'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // ---- sockets ----------------------------------------------------------
+
+  socketpair(domain: number, type: number, protocol?: number): [number, number] {
+    const r = this.core.socketpair(this.pid, int('domain', domain), int('type', type), flags('protocol', protocol));
+    if (r < 0) throw new IpcError(-r, 'socketpair');
+    return [r, this.core.aux2()];
+  }
+
+  send(fd: number, data: Uint8Array, sendFlags?: number, opts?: CallOptions): Promise<number> {
+    try {
+      const f = int('fd', fd);
+      const d = bytes('data', data);
+      const fl = flags('flags', sendFlags);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.sendTo(this.pid, f, d.length > MAX_RW_COUNT ? d.subarray(0, MAX_RW_COUNT) : d, fl);
+      if (r >= 0) return Promise.resolve(r);
+      if (r === PENDING) return this.core.sleep<number>(this.pid, 'sendto', Settles.Number, o);
+      return Promise.reject(new IpcError(-r, 'sendto'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  recv(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<Datagram> {
+    try {
+      const f = int('fd', fd);
+      const c = rwCount(size('count', count));
+      const fl = flags('flags', recvFlags);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.recvFrom(this.pid, f, c, fl);
+      if (r >= 0) return Promise.resolve(this.core.received(r));
+      if (r === PENDING) return this.core.sleep<Datagram>(this.pid, 'recvfrom', Settles.Datagram, o);
+      return Promise.reject(new IpcError(-r, 'recvfrom'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  shutdown(fd: number, how: number): void {
+    const r = this.core.shutdown(this.pid, int('fd', fd), int('how', how));
+    if (r < 0) throw new IpcError(-r, 'shutdown');
+  }
+
+  setsockopt(fd: number, optname: number, value: number): void {
+    const r = this.core.setsockopt(this.pid, int('fd', fd), SOL_SOCKET, int('optname', optname), int('value', value));
+    if (r < 0) throw new IpcError(-r, 'setsockopt');
+  }
+
+  getsockopt(fd: number, optname: number): number {
+    const r = this.core.getsockopt(this.pid, int('fd', fd), SOL_SOCKET, int('optname', optname));
+    if (r < 0) throw new IpcError(-r, 'getsockopt');
+    return r;
   }
 
   exit(): Promise<void> {

@@ -1,0 +1,192 @@
+/**
+ * The descriptor system calls over every kind of file: close, fcntl,
+ * ioctl, read, write, poll. Each looks the descriptor up (EBADF), checks the
+ * description's mode where the VFS does, and hands over to the kind (pipe
+ * ends: pipe/*; sockets: sock/*).
+ */
+
+import { C_TOKEN, cellAddr } from '../abi';
+import { EBADF, EINVAL, ENOMEM, ENOTTY, EPERM } from '../errno';
+import { pipeGetSize, pipeSetSize } from '../pipe/ops';
+import { pipePoll, pipeRead, pipeUnread, pipeWrite, POLLERR, POLLHUP } from '../pipe/io';
+import { Pipe, pollersList } from '../pipe/pipe';
+import { CAP_FOWNER, hasCap, Process } from '../proc/process';
+import { sockFionread, sockPoll, sockPollers, sockRead, sockWrite } from '../sock/io';
+import { complete, listAppend, listInit, park, PENDING, registerKind, Waiter, WaitList } from '../wait/waiters';
+import { regRead, regUnread, regWrite } from './regfile';
+import { FifoNode } from '../pipe/fifo';
+import {
+  File, FILE_PIPE, FILE_REG, FILE_SOCK, fget, fput, FMODE_READ, FMODE_WRITE, O_APPEND, O_DIRECT, O_NOATIME, O_NONBLOCK,
+} from './file';
+import { fdClose, fdFile, fdGetFlags, fdInstall, fdReserveFrom, fdSetFlags, NOFILE } from './table';
+
+export const F_DUPFD: i32 = 0;
+export const F_GETFD: i32 = 1;
+export const F_SETFD: i32 = 2;
+export const F_GETFL: i32 = 3;
+export const F_SETFL: i32 = 4;
+export const F_DUPFD_CLOEXEC: i32 = 1030;
+export const F_SETPIPE_SZ: i32 = 1031;
+export const F_GETPIPE_SZ: i32 = 1032;
+export const FIONREAD: i32 = 0x541b;
+const FASYNC: i32 = 0o20000;
+/** setfl()'s SETFL_MASK: what F_SETFL may change. */
+const SETFL_MASK: i32 = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME;
+const POLLNVAL: i32 = 0x020;
+
+export function sysClose(p: Process, fd: i32): i32 {
+  return fdClose(p, fd);
+}
+
+/** do_fcntl() for the commands the model has; EBADF first, unknown commands EINVAL. */
+export function sysFcntl(p: Process, fd: i32, cmd: i32, arg: i32): i32 {
+  const f = fdFile(p, fd);
+  if (f === null) return -EBADF;
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      // f_dupfd(): the lowest free number ≥ arg; arg beyond RLIMIT_NOFILE (as an unsigned long) is EINVAL
+      if (<u32>arg >= <u32>NOFILE) return -EINVAL;
+      const nfd = fdReserveFrom(p, arg);
+      if (nfd < 0) return nfd;
+      fget(f);
+      fdInstall(p, nfd, f, cmd == F_DUPFD_CLOEXEC);
+      return nfd;
+    }
+    case F_GETFD:
+      return fdGetFlags(p, fd);
+    case F_SETFD:
+      return fdSetFlags(p, fd, arg);
+    case F_GETFL:
+      return f.flags;
+    case F_SETFL:
+      return setfl(p, f, arg);
+    case F_SETPIPE_SZ:
+      return f.kind == FILE_PIPE ? pipeSetSize(p, f, arg) : -EBADF;
+    case F_GETPIPE_SZ:
+      return f.kind == FILE_PIPE ? pipeGetSize(f) : -EBADF;
+  }
+  return -EINVAL;
+}
+
+/**
+ * setfl(): O_NOATIME only for the owner (or CAP_FOWNER); O_DIRECT only on a
+ * pipe or FIFO (its packet mode) among the model's files; then the
+ * SETFL_MASK bits are replaced, for every descriptor of this description.
+ */
+function setfl(p: Process, f: File, arg: i32): i32 {
+  if ((arg & O_NOATIME) != 0 && (f.flags & O_NOATIME) == 0) {
+    const owner = f.kind == FILE_PIPE ? changetype<Pipe>(f.obj).owner
+      : f.kind == FILE_REG ? changetype<FifoNode>(f.obj).uid : p.uid;
+    if (owner != p.uid && !hasCap(p, CAP_FOWNER)) return -EPERM;
+  }
+  if ((arg & O_DIRECT) != 0 && f.kind != FILE_PIPE) return -EINVAL;
+  f.flags = (arg & SETFL_MASK) | (f.flags & ~SETFL_MASK);
+  return 0;
+}
+
+/** ioctl(FIONREAD): pipe_ioctl, unix_ioctl (SIOCINQ); anything else is ENOTTY. */
+export function sysIoctl(p: Process, fd: i32, request: i32): i32 {
+  const f = fdFile(p, fd);
+  if (f === null) return -EBADF;
+  if (request != FIONREAD) return -ENOTTY;
+  if (f.kind == FILE_PIPE) return pipeUnread(f);
+  return f.kind == FILE_SOCK ? sockFionread(f) : regUnread(f);
+}
+
+/** read(2): EBADF unless open for reading, then EINVAL for a negative count. */
+export function sysRead(p: Process, fd: i32, count: i32, nonblock: bool, plan: bool): i32 {
+  const f = fdFile(p, fd);
+  if (f === null || (f.fmode & FMODE_READ) == 0) return -EBADF;
+  if (count < 0) return -EINVAL;
+  if (f.kind == FILE_PIPE) return pipeRead(p, fd, f, <u32>count, nonblock, plan);
+  if (f.kind == FILE_SOCK) return sockRead(p, fd, f, <u32>count, nonblock, plan);
+  return regRead(f, <u32>count, plan);
+}
+
+/** Whether `fd` is open for writing: its kind (FILE_PIPE, FILE_SOCK) or -EBADF. */
+export function writable(p: Process, fd: i32): i32 {
+  const f = fdFile(p, fd);
+  if (f === null || (f.fmode & FMODE_WRITE) == 0) return -EBADF;
+  return f.kind;
+}
+
+/** write(2) of `len` bytes at `src` (or planned: pipes only): EBADF unless open for writing. */
+export function sysWrite(p: Process, fd: i32, src: usize, len: i32, nonblock: bool, plan: bool): i32 {
+  const f = fdFile(p, fd);
+  if (f === null || (f.fmode & FMODE_WRITE) == 0) return -EBADF;
+  if (f.kind == FILE_PIPE) return pipeWrite(p, fd, f, src, <u32>len, nonblock, plan);
+  if (f.kind == FILE_SOCK) return sockWrite(p, fd, f, src, <u32>len, nonblock);
+  return regWrite(f, src, <u32>len);
+}
+
+// --- poll -----------------------------------------------------------------
+
+let pollKind: i32 = -1;
+/** Where a poll of a negative descriptor sleeps: nothing ever wakes it (only its timeout or a signal ends it). */
+const nowhere = changetype<WaitList>(memory.data(offsetof<WaitList>(), 8));
+
+export function initPoll(): void {
+  pollKind = registerKind(retryPoll, releasePoll);
+  listInit(nowhere);
+}
+
+/** DEFAULT_POLLMASK: what a regular file always reports. */
+const DEFAULT_POLLMASK: i32 = 0x001 | 0x004 | 0x040 | 0x100;
+
+// @ts-ignore: decorator
+@inline function maskOf(f: File): i32 {
+  if (f.kind == FILE_PIPE) return pipePoll(f);
+  return f.kind == FILE_SOCK ? sockPoll(f) : DEFAULT_POLLMASK;
+}
+
+/** Where a poll of `f` sleeps; a regular file never changes its mask, so such a poll waits for its timeout. */
+// @ts-ignore: decorator
+@inline function pollList(f: File): WaitList {
+  if (f.kind == FILE_PIPE) return pollersList(changetype<Pipe>(f.obj));
+  return f.kind == FILE_SOCK ? sockPollers(f) : nowhere;
+}
+
+/**
+ * poll(2) of one descriptor (do_pollfd): a negative one is ignored (revents
+ * 0, and the call waits its timeout); a closed one answers POLLNVAL;
+ * otherwise the asked events that hold, plus POLLERR and POLLHUP. Nothing
+ * there and `wait`: PENDING until a change of the file makes some hold (a
+ * signal ends it with EINTR: poll is never restarted).
+ */
+export function sysPoll(p: Process, fd: i32, events: i32, wait: bool): i32 {
+  if (fd < 0) {
+    if (!wait) return 0;
+    const w = park(pollKind, p, nowhere, 0);
+    if (w === null) return -ENOMEM;
+    w.arg2 = 0;
+    store<i32>(cellAddr(C_TOKEN), w.token);
+    return PENDING;
+  }
+  const f = fdFile(p, fd);
+  if (f === null) return POLLNVAL;
+  const filter = (events & 0xffff) | POLLERR | POLLHUP;
+  const r = maskOf(f) & filter;
+  if (r != 0 || !wait) return r;
+  const w = park(pollKind, p, pollList(f), changetype<usize>(f));
+  if (w === null) return -ENOMEM;
+  fget(f);
+  w.block = changetype<usize>(f);
+  w.arg2 = filter;
+  store<i32>(cellAddr(C_TOKEN), w.token);
+  return PENDING;
+}
+
+function retryPoll(w: Waiter): void {
+  const f = changetype<File>(w.block);
+  const r = maskOf(f) & w.arg2;
+  if (r == 0) {
+    listAppend(pollList(f), w);
+    return;
+  }
+  complete(w, r, 0, 0, 0);
+}
+
+function releasePoll(w: Waiter): void {
+  fput(changetype<File>(w.block));
+}

@@ -1,0 +1,515 @@
+/**
+ * Sending and receiving on a socket of a pair: af_unix.c's
+ * unix_stream_sendmsg, unix_dgram_sendmsg (and unix_seqpacket_sendmsg),
+ * unix_stream_read_generic, __unix_dgram_recvmsg, with the waits of
+ * sock_alloc_send_pskb and __skb_wait_for_more_packets; read(2) and write(2)
+ * on a socket are recv and send without flags (sock_read_iter: a read of 0
+ * bytes answers 0 at once). Also poll (unix_poll, unix_dgram_poll) and
+ * FIONREAD (unix_inq_len).
+ *
+ * As in pipe/io.ts, a pass runs until it would sleep (WOULD_BLOCK); a
+ * sleeping send owns a copy of its unsent bytes, and a receive's bytes go
+ * to a block its completion points at.
+ */
+
+import { C_AUX, C_TOKEN, cellAddr, reserveStage, retire, segAdd, segDone, segReset, stage } from '../abi';
+import { EAGAIN, EBADF, ECONNREFUSED, EINVAL, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPIPE } from '../errno';
+import { File, fget, FILE_SOCK, fput, O_NONBLOCK } from '../fd/file';
+import { fdFile } from '../fd/table';
+import { alloc, copyBytes, free } from '../mem/alloc';
+import { Process } from '../proc/process';
+import {
+  cancel, complete, INTR_CANCELLED, INTR_COMPLETED, INTR_SLEEPING, listAppend, listRemove, park, PENDING, registerKind,
+  setInterruptHook, Waiter, WaitList,
+} from '../wait/waiters';
+import {
+  dequeue, enqueue, freeSkb, newSkb, purge, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, Skb, skbData, skbLeft, sleepers,
+  Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE, TCP_ESTABLISHED, wakeSock, writable,
+} from './sock';
+
+export const MSG_OOB: i32 = 0x1;
+export const MSG_PEEK: i32 = 0x2;
+export const MSG_TRUNC: i32 = 0x20;
+export const MSG_DONTWAIT: i32 = 0x40;
+export const MSG_WAITALL: i32 = 0x100;
+
+const WOULD_BLOCK: i32 = -0x10001;
+const OP_RECV: i32 = 0;
+const OP_SEND: i32 = 1;
+/** A sleeping send's copy of its unsent bytes: [bytes u32, offset in the data u32, the data's length u32, pad] then the bytes. */
+const REST_HEAD: usize = 16;
+/** retire() keeps its link and size in a block's first two words. */
+const RETIRED_HEAD: usize = 2 * sizeof<usize>();
+/** SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ: the most one stream buffer holds. */
+const STREAM_SKB_MAX: i32 = 3776 + 32768;
+
+// poll bits
+const POLLIN: i32 = 0x001;
+const POLLOUT: i32 = 0x004;
+const POLLERR: i32 = 0x008;
+const POLLHUP: i32 = 0x010;
+const POLLRDNORM: i32 = 0x040;
+const POLLWRNORM: i32 = 0x100;
+const POLLWRBAND: i32 = 0x200;
+const POLLRDHUP: i32 = 0x2000;
+
+let sockKind: i32 = -1;
+
+export function initSockIo(): void {
+  sockKind = registerKind(retrySock, releaseSock);
+  setInterruptHook(sockKind, interruptSock);
+}
+
+/** sock_error(): the pending error, reported once. */
+// @ts-ignore: decorator
+@inline function sockError(s: Sock): i32 {
+  const e = s.err;
+  s.err = 0;
+  return e;
+}
+
+// --- send -----------------------------------------------------------------
+
+/** Progress of the last pass (bytes sent or copied), also when it answers WOULD_BLOCK. */
+let progress: u32 = 0;
+
+/**
+ * sock_alloc_send_pskb()'s wait for room: a pending error, SEND_SHUTDOWN
+ * (EPIPE), then room while sk_wmem_alloc is below sk_sndbuf; else EAGAIN or
+ * WOULD_BLOCK. 0 when there is room.
+ */
+function waitForRoom(s: Sock, nonblock: bool): i32 {
+  const e = sockError(s);
+  if (e != 0) return -e;
+  if ((s.shutdown & SEND_SHUTDOWN) != 0) return -EPIPE;
+  if (<i64>s.wmem < <i64>s.sndbuf) return 0;
+  return nonblock ? -EAGAIN : WOULD_BLOCK;
+}
+
+/**
+ * unix_stream_sendmsg() from `sent` bytes on: buffers of at most
+ * min(sndbuf / 2 - 64, SKB_MAX_HEAD + 32 KiB) bytes while there is room;
+ * a dead or read-shut peer is EPIPE. Answers bytes sent if any, else -errno.
+ */
+function streamSend(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonblock: bool): i32 {
+  if (start) {
+    if (s.peer == 0) return -ENOTCONN;
+    if ((s.shutdown & SEND_SHUTDOWN) != 0) return -EPIPE;
+  }
+  let err: i32 = 0;
+  while (sent < len) {
+    let size = <i32>(len - sent);
+    const half = (s.sndbuf >> 1) - 64;
+    if (size > half) size = half;
+    if (size > STREAM_SKB_MAX) size = STREAM_SKB_MAX;
+    const room = waitForRoom(s, nonblock);
+    if (room == WOULD_BLOCK) {
+      progress = sent;
+      return WOULD_BLOCK;
+    }
+    if (room < 0) {
+      err = room;
+      break;
+    }
+    const other = changetype<Sock>(s.peer);
+    if (other.dead || (other.shutdown & RCV_SHUTDOWN) != 0) {
+      err = -EPIPE;
+      break;
+    }
+    const b = newSkb(s, <u32>size);
+    if (b === null) {
+      err = -ENOMEM;
+      break;
+    }
+    copyBytes(skbData(b), src + sent, <usize>size);
+    enqueue(other, b);
+    wakeSock(other);
+    sent += <u32>size;
+  }
+  progress = sent;
+  return sent != 0 ? <i32>sent : err;
+}
+
+/**
+ * unix_dgram_sendmsg() (and unix_seqpacket_sendmsg's checks first): the
+ * size (EMSGSIZE), then the buffer for the whole message (a pending error,
+ * SEND_SHUTDOWN, room), then the peer (ENOTCONN). A datagram peer found dead disconnects the
+ * sender (ECONNREFUSED, its own queue dropped; later sends ENOTCONN); a
+ * seqpacket one is EPIPE.
+ */
+function dgramSend(s: Sock, src: usize, len: u32, start: bool, nonblock: bool): i32 {
+  if (start) {
+    if (s.type == SOCK_SEQPACKET) {
+      const e = sockError(s);
+      if (e != 0) return -e;
+      if (s.state != TCP_ESTABLISHED) return -ENOTCONN;
+    }
+    if (<i64>len > <i64>s.sndbuf - 32) return -EMSGSIZE;
+  }
+  // the buffer is allocated (and room waited for) before the peer is looked up
+  const room = waitForRoom(s, nonblock);
+  if (room != 0) return room;
+  if (s.peer == 0) return -ENOTCONN;
+  const other = changetype<Sock>(s.peer);
+  if (other.dead) {
+    if (s.type == SOCK_SEQPACKET) return -EPIPE;
+    // unix_dgram_disconnected(): the sender's own queue goes too
+    s.peer = 0;
+    s.state = TCP_CLOSE;
+    if (s.qHead != 0) {
+      purge(s);
+      wakeSock(s);
+    }
+    sockPut(other);
+    return -ECONNREFUSED;
+  }
+  if ((other.shutdown & RCV_SHUTDOWN) != 0) return -EPIPE;
+  const b = newSkb(s, len);
+  if (b === null) return -ENOMEM;
+  copyBytes(skbData(b), src, <usize>len);
+  enqueue(other, b);
+  wakeSock(other);
+  return <i32>len;
+}
+
+function sendPass(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonblock: bool): i32 {
+  if (s.type == SOCK_STREAM) return streamSend(s, src, len, sent, start, nonblock);
+  progress = 0;
+  return dgramSend(s, src, len, start, nonblock);
+}
+
+/** send(2) / write(2) of data[0, len) at `src`. PENDING when it sleeps (it keeps its unsent bytes). */
+export function sockSend(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32): i32 {
+  const s = changetype<Sock>(f.obj);
+  if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
+  const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
+  const r = sendPass(s, src, len, 0, true, nonblock);
+  if (r != WOULD_BLOCK) return r;
+  const sent = progress;
+  const restBytes = <usize>(len - sent);
+  const rest = alloc(REST_HEAD + restBytes);
+  if (rest == 0) return sent != 0 ? <i32>sent : -ENOMEM;
+  const w = park(sockKind, p, sleepers(s), changetype<usize>(s));
+  if (w === null) {
+    free(rest, REST_HEAD + restBytes);
+    return sent != 0 ? <i32>sent : -ENOMEM;
+  }
+  store<u32>(rest, <u32>restBytes);
+  store<u32>(rest, sent, 4);
+  store<u32>(rest, len, 8);
+  memory.copy(rest + REST_HEAD, src + sent, restBytes);
+  fget(f);
+  w.block = changetype<usize>(f);
+  w.arg0 = <i64>sent;
+  w.arg1 = <i64>rest;
+  w.arg2 = OP_SEND | (fd << 8);
+  w.arg3 = flags;
+  store<i32>(cellAddr(C_TOKEN), w.token);
+  return PENDING;
+}
+
+// --- receive --------------------------------------------------------------
+
+/** Bytes copied by the last receive pass (its answer may be a datagram's full length). */
+let copiedOut: u32 = 0;
+
+/**
+ * unix_stream_read_generic(): reads across buffers until `count` or the
+ * queue ends, and returns once it has the target (1 byte, or all of them
+ * with MSG_WAITALL); an empty queue then answers a pending error, end of
+ * file after SHUT_RD (the peer's SHUT_WR or close), EAGAIN, or WOULD_BLOCK.
+ * MSG_PEEK copies without consuming and never waits once it has bytes.
+ * Bytes go to dst + copied.
+ */
+function streamRecv(s: Sock, dst: usize, count: u32, flags: i32, copied: u32, nonblock: bool): i32 {
+  if (s.state != TCP_ESTABLISHED) return -EINVAL;
+  const target: u32 = (flags & MSG_WAITALL) != 0 ? (count != 0 ? count : 1) : 1;
+  let size = count - copied;
+  const peek = (flags & MSG_PEEK) != 0;
+  let b = changetype<Skb>(s.qHead);
+  let err: i32 = 0;
+  do {
+    if (changetype<usize>(b) == 0) {
+      if (copied >= target) break;
+      err = sockError(s);
+      if (err != 0) {
+        err = -err;
+        break;
+      }
+      if ((s.shutdown & RCV_SHUTDOWN) != 0) break;
+      if (nonblock) {
+        err = -EAGAIN;
+        break;
+      }
+      copiedOut = copied;
+      return WOULD_BLOCK;
+    }
+    const left = skbLeft(b);
+    const chunk = left < size ? left : size;
+    copyBytes(dst + copied, skbData(b) + b.consumed, <usize>chunk);
+    copied += chunk;
+    size -= chunk;
+    if (peek) {
+      b = changetype<Skb>(b.next);
+      if (changetype<usize>(b) == 0) break;
+      continue;
+    }
+    b.consumed += chunk;
+    s.qBytes -= chunk;
+    if (skbLeft(b) != 0) break;
+    freeSkb(dequeue(s));
+    b = changetype<Skb>(s.qHead);
+  } while (size != 0);
+  copiedOut = copied;
+  return copied != 0 ? <i32>copied : err;
+}
+
+/**
+ * __unix_dgram_recvmsg(): a pending error first, then the head message:
+ * what fits is copied and the rest dropped (unless MSG_PEEK); the answer is
+ * the bytes copied, or with MSG_TRUNC the message's length. An empty queue
+ * answers EAGAIN (end of file for a read-shut seqpacket socket), or, for a
+ * blocking call, end of file after SHUT_RD, else WOULD_BLOCK.
+ */
+function dgramRecv(s: Sock, dst: usize, count: u32, flags: i32, nonblock: bool): i32 {
+  copiedOut = 0;
+  if (s.type == SOCK_SEQPACKET && s.state != TCP_ESTABLISHED) return -ENOTCONN;
+  const e = sockError(s);
+  if (e != 0) return -e;
+  if (s.qHead == 0) {
+    if (nonblock) return s.type == SOCK_SEQPACKET && (s.shutdown & RCV_SHUTDOWN) != 0 ? 0 : -EAGAIN;
+    if ((s.shutdown & RCV_SHUTDOWN) != 0) return 0;
+    return WOULD_BLOCK;
+  }
+  const b = changetype<Skb>(s.qHead);
+  const size = count < b.len ? count : b.len;
+  copyBytes(dst, skbData(b), <usize>size);
+  copiedOut = size;
+  const len = b.len;
+  if ((flags & MSG_PEEK) == 0) freeSkb(dequeue(s));
+  return (flags & MSG_TRUNC) != 0 ? <i32>len : <i32>size;
+}
+
+/** The most a receive of `count` copies now. */
+function receivable(s: Sock, count: u32, flags: i32, copied: u32): u32 {
+  if (s.type == SOCK_STREAM) {
+    const want = count - copied;
+    return s.qBytes < want ? s.qBytes : want;
+  }
+  if (s.qHead == 0) return 0;
+  const len = changetype<Skb>(s.qHead).len;
+  return len < count ? len : count;
+}
+
+/**
+ * recv(2) / read(2): bytes into the staging buffer (answer: the call's
+ * return value; bytes copied in C_AUX), or PENDING. `plan`: the staging
+ * buffer is then the one segment (readInto).
+ */
+export function sockRecv(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bool): i32 {
+  const s = changetype<Sock>(f.obj);
+  if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
+  const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
+  const n = receivable(s, count, flags, 0);
+  if (!reserveStage(<usize>n)) return -ENOMEM;
+  const r = s.type == SOCK_STREAM ? streamRecv(s, stage(), count, flags, 0, nonblock) : dgramRecv(s, stage(), count, flags, nonblock);
+  store<i32>(cellAddr(C_AUX), <i32>copiedOut);
+  if (plan) {
+    segReset();
+    if (r > 0) segAdd(stage(), copiedOut);
+    segDone();
+  }
+  if (r != WOULD_BLOCK) return r;
+  // a MSG_WAITALL receive may sleep with bytes already taken: they move to its own block
+  const copied = copiedOut;
+  let block: usize = 0;
+  if (copied != 0) {
+    const size = RETIRED_HEAD + <usize>count;
+    block = alloc(size);
+    if (block == 0) return <i32>copied;
+    store<u32>(block, <u32>size);
+    memory.copy(block + RETIRED_HEAD, stage(), <usize>copied);
+  }
+  const w = park(sockKind, p, sleepers(s), changetype<usize>(s));
+  if (w === null) {
+    if (block != 0) free(block, RETIRED_HEAD + <usize>count);
+    return copied != 0 ? <i32>copied : -ENOMEM;
+  }
+  fget(f);
+  w.block = changetype<usize>(f);
+  w.arg0 = (<i64>count << 32) | <i64>copied;
+  w.arg1 = <i64>block;
+  w.arg2 = OP_RECV | (fd << 8);
+  w.arg3 = flags;
+  store<i32>(cellAddr(C_TOKEN), w.token);
+  return PENDING;
+}
+
+// --- sleepers -------------------------------------------------------------
+
+/** A stream MSG_WAITALL receive keeps its bytes in a block of its full count from the first byte on. */
+function recvBlock(w: Waiter, s: Sock, count: u32, copied: u32): usize {
+  if (w.arg1 != 0) return <usize>w.arg1;
+  const waitall = s.type == SOCK_STREAM && (w.arg3 & MSG_WAITALL) != 0;
+  const size = RETIRED_HEAD + <usize>(waitall ? count : receivable(s, count, w.arg3, copied));
+  const block = alloc(size);
+  if (block == 0) return 0;
+  store<u32>(block, <u32>size); // its size, until retire() takes the word over
+  w.arg1 = <i64>block;
+  return block;
+}
+
+// @ts-ignore: decorator
+@inline function opOf(w: Waiter): i32 {
+  return w.arg2 & 0xff;
+}
+
+/** The send's next pass over its own copy of its bytes: true when it completed, false when it sleeps again (at the tail). */
+function sendStep(w: Waiter, s: Sock, start: bool, nonblock: bool): bool {
+  const rest = <usize>w.arg1;
+  const base = rest + REST_HEAD - <usize>load<u32>(rest, 4);
+  const r = sendPass(s, base, load<u32>(rest, 8), <u32>w.arg0, start, nonblock);
+  if (r == WOULD_BLOCK) {
+    w.arg0 = <i64>progress;
+    listAppend(sleepers(s), w);
+    return false;
+  }
+  complete(w, r, 0, 0, 0);
+  return true;
+}
+
+/** The receive's next pass, into its block: true when it completed, false when it sleeps again (at the tail). */
+function recvStep(w: Waiter, s: Sock, nonblock: bool): bool {
+  const count = <u32>(w.arg0 >> 32);
+  const copied = <u32>w.arg0;
+  const block = recvBlock(w, s, count, copied);
+  if (block == 0) {
+    complete(w, copied != 0 ? <i32>copied : -ENOMEM, 0, 0, 0);
+    return true;
+  }
+  const dst = block + RETIRED_HEAD;
+  const r = s.type == SOCK_STREAM ? streamRecv(s, dst, count, w.arg3, copied, nonblock) : dgramRecv(s, dst, count, w.arg3, nonblock);
+  if (r == WOULD_BLOCK) {
+    w.arg0 = (<i64>count << 32) | <i64>copiedOut;
+    if (copiedOut == 0 && !(s.type == SOCK_STREAM && (w.arg3 & MSG_WAITALL) != 0)) {
+      free(block, <usize>load<u32>(block));
+      w.arg1 = 0;
+    }
+    listAppend(sleepers(s), w);
+    return false;
+  }
+  finishRecv(w, r, copiedOut);
+  return true;
+}
+
+function retrySock(w: Waiter): void {
+  const s = changetype<Sock>(w.obj);
+  if (opOf(w) == OP_SEND) sendStep(w, s, false, false);
+  else recvStep(w, s, false);
+}
+
+/** Completes a receive with its answer and the block of its bytes (retired: freed at the next call). */
+function finishRecv(w: Waiter, r: i32, copied: u32): void {
+  const block = <usize>w.arg1;
+  w.arg1 = 0;
+  if (block == 0) {
+    complete(w, r, 0, 0, 0);
+    return;
+  }
+  complete(w, r, <i32>copied, 0, block + RETIRED_HEAD);
+  retire(block, <usize>load<u32>(block));
+}
+
+function releaseSock(w: Waiter): void {
+  if (opOf(w) == OP_SEND) {
+    const rest = <usize>w.arg1;
+    free(rest, REST_HEAD + <usize>load<u32>(rest));
+  } else if (w.arg1 != 0) {
+    const block = <usize>w.arg1;
+    free(block, <usize>load<u32>(block));
+  }
+  fput(changetype<File>(w.block));
+}
+
+/**
+ * A signal: a call that has moved bytes (a stream send, a MSG_WAITALL
+ * receive) returns their count; one that has moved nothing fails with EINTR
+ * or, under SA_RESTART, is made again from the start, as the kernel
+ * restarts it: the descriptor looked up again (closed meanwhile: EBADF; no
+ * socket: ENOTSOCK), O_NONBLOCK read again, and if it must sleep it goes to
+ * the tail.
+ */
+function interruptSock(w: Waiter, restart: bool): i32 {
+  const moved = <u32>w.arg0;
+  const op = opOf(w);
+  if (moved != 0) {
+    if (op == OP_SEND) complete(w, <i32>moved, 0, 0, 0);
+    else finishRecv(w, <i32>moved, moved);
+    return INTR_COMPLETED;
+  }
+  if (!restart) {
+    cancel(w);
+    return INTR_CANCELLED;
+  }
+  listRemove(w);
+  const now = fdFile(changetype<Process>(w.proc), w.arg2 >> 8);
+  if (now === null || now.kind != FILE_SOCK) {
+    complete(w, now === null ? -EBADF : -ENOTSOCK, 0, 0, 0);
+    return INTR_COMPLETED;
+  }
+  const f = changetype<File>(w.block);
+  if (now !== f) {
+    fget(now);
+    w.block = changetype<usize>(now);
+    w.obj = now.obj;
+    fput(f);
+  }
+  const s = changetype<Sock>(now.obj);
+  const nonblock = (w.arg3 & MSG_DONTWAIT) != 0 || (now.flags & O_NONBLOCK) != 0;
+  const done = op == OP_SEND ? sendStep(w, s, true, nonblock) : recvStep(w, s, nonblock);
+  return done ? INTR_COMPLETED : INTR_SLEEPING;
+}
+
+// --- poll, FIONREAD --------------------------------------------------------
+
+/** unix_poll() / unix_dgram_poll(). */
+export function sockPoll(f: File): i32 {
+  const s = changetype<Sock>(f.obj);
+  let mask = 0;
+  if (s.err != 0) mask |= POLLERR;
+  if (s.shutdown == SHUTDOWN_MASK) mask |= POLLHUP;
+  if ((s.shutdown & RCV_SHUTDOWN) != 0) mask |= POLLRDHUP | POLLIN | POLLRDNORM;
+  if (s.qHead != 0) mask |= POLLIN | POLLRDNORM;
+  if (s.type == SOCK_SEQPACKET && s.state == TCP_CLOSE) mask |= POLLHUP;
+  if (writable(s)) mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
+  return mask;
+}
+
+export function sockPollers(f: File): WaitList {
+  return sleepers(changetype<Sock>(f.obj));
+}
+
+/** SIOCINQ: every unread byte of a stream or seqpacket socket; a datagram socket's next message. */
+export function sockFionread(f: File): i32 {
+  const s = changetype<Sock>(f.obj);
+  if (s.type != SOCK_DGRAM) return <i32>s.qBytes;
+  return s.qHead == 0 ? 0 : <i32>changetype<Skb>(s.qHead).len;
+}
+
+/** read(2) on a socket: recv without flags, except that 0 bytes answer 0 at once (sock_read_iter). */
+export function sockRead(p: Process, fd: i32, f: File, count: u32, nonblock: bool, plan: bool): i32 {
+  if (count == 0) {
+    if (plan) {
+      segReset();
+      segDone();
+    }
+    store<i32>(cellAddr(C_AUX), 0);
+    return 0;
+  }
+  return sockRecv(p, fd, f, count, nonblock ? MSG_DONTWAIT : 0, plan);
+}
+
+/** write(2) on a socket: send without flags (never planned: the host stages the bytes). */
+export function sockWrite(p: Process, fd: i32, f: File, src: usize, len: u32, nonblock: bool): i32 {
+  return sockSend(p, fd, f, src, len, nonblock ? MSG_DONTWAIT : 0);
+}

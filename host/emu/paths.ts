@@ -1,0 +1,78 @@
+/**
+ * Paths for the emulator's FIFO namespace, made canonical once here so that
+ * the core compares bytes: absolute (the emulated processes' working
+ * directory is "/"), "." and ".." resolved by name, repeated slashes folded.
+ * A trailing slash is reported apart, since it changes the answer (ENOTDIR,
+ * ENOENT).
+ *
+ * Directories are the host's: the emulator keeps FIFOs only, and asks the
+ * host's file system (Node) whether a FIFO's parent directory exists, so
+ * that a path inside a real directory (the conformance runner's run
+ * directory) works and one inside a missing directory is ENOENT, as on
+ * Linux. Where there is no file system (a browser) every directory exists.
+ */
+
+import { ERRNO, IpcError } from '../errors.js';
+
+/** PATH_MAX, counting the terminating NUL. */
+const PATH_MAX = 4096;
+/** NAME_MAX. */
+const NAME_MAX = 255;
+
+const encoder = new TextEncoder();
+
+export interface CanonicalPath {
+  text: string;
+  bytes: Uint8Array;
+  /** The path ended in '/' (and is not "/"). */
+  slash: boolean;
+}
+
+/** What the host's file system says of a directory path: 'dir' (with its mode), 'missing', 'notdir'. */
+export type DirectoryProbe = (path: string) => { kind: 'dir'; mode: number } | { kind: 'missing' | 'notdir' };
+
+/** The host's directories (Node's fs), or every directory exists. */
+export async function hostDirectories(): Promise<DirectoryProbe> {
+  const node = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (!node) return () => ({ kind: 'dir', mode: 0o777 });
+  const { statSync } = await import('node:fs');
+  return (path) => {
+    try {
+      const st = statSync(path);
+      return st.isDirectory() ? { kind: 'dir', mode: st.mode & 0o7777 } : { kind: 'notdir' };
+    } catch (error) {
+      return (error as { code?: string }).code === 'ENOTDIR' ? { kind: 'notdir' } : { kind: 'missing' };
+    }
+  };
+}
+
+/** The core's `how` for a path: 1 trailing slash, 2 parent missing, 4 parent no directory. */
+export function pathHow(p: CanonicalPath, probe: DirectoryProbe): number {
+  let how = p.slash ? 1 : 0;
+  const cut = p.text.lastIndexOf('/');
+  const parent = cut <= 0 ? '/' : p.text.slice(0, cut);
+  if (parent !== '/') {
+    const kind = probe(parent).kind;
+    if (kind === 'missing') how |= 2;
+    else if (kind === 'notdir') how |= 4;
+  }
+  return how;
+}
+
+/** The canonical form of `path`; TypeError for a non-string or an embedded NUL; ENOENT (empty), ENAMETOOLONG. */
+export function canonicalPath(path: unknown, syscall: string): CanonicalPath {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
+  if (path.includes('\0')) throw new TypeError('path must not contain NUL bytes');
+  if (path.length === 0) throw new IpcError(ERRNO.ENOENT, syscall);
+  const raw = encoder.encode(path);
+  if (raw.length >= PATH_MAX) throw new IpcError(ERRNO.ENAMETOOLONG, syscall);
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (encoder.encode(part).length > NAME_MAX) throw new IpcError(ERRNO.ENAMETOOLONG, syscall);
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  const canonical = `/${parts.join('/')}`;
+  return { text: canonical, bytes: encoder.encode(canonical), slash: canonical !== '/' && /\/\.?$/.test(path) };
+}
