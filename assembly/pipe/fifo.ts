@@ -6,8 +6,10 @@
  * may keep a plain file beside its FIFOs.
  *
  * Paths arrive normalized by the host (absolute, no "." or "..", no repeated
- * or trailing slash; `slash` says whether the caller wrote a trailing one).
- * The namespace holds only FIFOs. Directories are not modelled: the host
+ * or trailing slash; `how` says whether the caller wrote a trailing one, and
+ * what the host knows of the parent directory).
+ *
+ * Directories are not modelled: the host
  * says whether a path's parent exists (PARENT_MISSING: ENOENT) or is no
  * directory (PARENT_NOTDIR: ENOTDIR), and every directory that exists is
  * taken as FORMAT.md's run directory is made: mode 0777, not sticky, so
@@ -74,7 +76,7 @@ function sameName(node: FifoNode, path: usize, len: u32): bool {
   return node.len == len && memory.compare(node.name, path, <usize>len) == 0;
 }
 
-/** The linked node named `path`, or 0; ENOTDIR (as -1) when a FIFO stands where a directory should. */
+/** Why the last lookup() found nothing: ENOENT, or ENOTDIR when a node stands where a directory should. */
 let lookupError: i32 = 0;
 
 function lookup(path: usize, len: u32): FifoNode | null {

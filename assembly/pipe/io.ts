@@ -18,6 +18,7 @@
 import { C_TOKEN, cellAddr, MAX_SEGS, reserveStage, retire, segAdd, segDone, segReset, stage } from '../abi';
 import { EAGAIN, EBADF, ENOMEM, EPIPE } from '../errno';
 import { File, fget, FILE_PIPE, FMODE_READ, FMODE_WRITE, fput, O_DIRECT, O_NONBLOCK } from '../fd/file';
+import { adopt, registerAdopt, REST_HEAD } from '../fd/restart';
 import { fdFile } from '../fd/table';
 import { PAGE_SIZE } from '../limits';
 import { alloc, copyBytes, free } from '../mem/alloc';
@@ -46,8 +47,7 @@ export const POLLWRNORM: i32 = 0x100;
 
 const OP_READ: i32 = 0;
 const OP_WRITE: i32 = 1;
-/** A sleeping writer's copy of its unwritten bytes: [bytes u32, offset in the call's data u32] then the bytes. */
-const REST_HEAD: usize = 8;
+
 /** retire() keeps its link and size in a block's first two words. */
 const RETIRED_HEAD: usize = 2 * sizeof<usize>();
 
@@ -56,6 +56,7 @@ let ioKind: i32 = -1;
 export function initPipeIo(): void {
   ioKind = registerKind(retryIo, releaseIo);
   setInterruptHook(ioKind, interruptIo);
+  registerAdopt(FILE_PIPE, adoptIo);
 }
 
 /** True while a pass records segments instead of copying (readInto / writeSync). */
@@ -178,6 +179,7 @@ export function pipeWrite(p: Process, fd: i32, f: File, src: usize, len: u32, no
   }
   store<u32>(rest, <u32>restBytes);
   store<u32>(rest, done, 4);
+  store<u32>(rest, len, 8);
   memory.copy(rest + REST_HEAD, src + done, restBytes);
   fget(f);
   w.block = changetype<usize>(f);
@@ -407,19 +409,29 @@ function interruptIo(w: Waiter, restart: bool): i32 {
     complete(w, -EBADF, 0, 0, 0);
     return INTR_COMPLETED;
   }
-  if (now.kind != FILE_PIPE) {
-    // the number names a socket or a file now: the model does not re-issue the call on another kind
-    cancel(w);
-    return INTR_CANCELLED;
-  }
   if (now !== f) {
     fget(now);
     w.block = changetype<usize>(now);
     w.obj = now.obj;
     fput(f);
   }
+  // a socket now: the restarted read or write goes there
+  if (now.kind != FILE_PIPE) return adopt(w, now, w.arg2 >> 8, op == OP_WRITE, <u32>w.arg3, <usize>w.arg1);
   const np = changetype<Pipe>(now.obj);
   const done = op == OP_READ ? readStep(w, np, now, false) : writeStep(w, np, now, true, false);
+  return done ? INTR_COMPLETED : INTR_SLEEPING;
+}
+
+/** A read or write restarted on a descriptor that names a pipe end now (fd/restart.ts). */
+function adoptIo(w: Waiter, f: File, fd: i32, write: bool, count: u32, rest: usize): i32 {
+  w.kind = ioKind;
+  w.obj = f.obj;
+  w.arg0 = 0;
+  w.arg1 = <i64>rest;
+  w.arg2 = (write ? OP_WRITE : OP_READ) | (fd << 8);
+  w.arg3 = <i32>count;
+  const pp = changetype<Pipe>(f.obj);
+  const done = write ? writeStep(w, pp, f, true, false) : readStep(w, pp, f, false);
   return done ? INTR_COMPLETED : INTR_SLEEPING;
 }
 

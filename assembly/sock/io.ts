@@ -15,6 +15,7 @@
 import { C_AUX, C_TOKEN, cellAddr, reserveStage, retire, segAdd, segDone, segReset, stage } from '../abi';
 import { EAGAIN, EBADF, ECONNREFUSED, EINVAL, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPIPE } from '../errno';
 import { File, fget, FILE_SOCK, fput, O_NONBLOCK } from '../fd/file';
+import { adopt, registerAdopt, REST_HEAD } from '../fd/restart';
 import { fdFile } from '../fd/table';
 import { alloc, copyBytes, free } from '../mem/alloc';
 import { Process } from '../proc/process';
@@ -36,8 +37,8 @@ export const MSG_WAITALL: i32 = 0x100;
 const WOULD_BLOCK: i32 = -0x10001;
 const OP_RECV: i32 = 0;
 const OP_SEND: i32 = 1;
-/** A sleeping send's copy of its unsent bytes: [bytes u32, offset in the data u32, the data's length u32, pad] then the bytes. */
-const REST_HEAD: usize = 16;
+/** read(2) / write(2) rather than recv / send (arg2): a restart on another kind of file goes there. */
+const VIA_RW: i32 = 0x80;
 /** retire() keeps its link and size in a block's first two words. */
 const RETIRED_HEAD: usize = 2 * sizeof<usize>();
 /** SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ: the most one stream buffer holds. */
@@ -58,6 +59,7 @@ let sockKind: i32 = -1;
 export function initSockIo(): void {
   sockKind = registerKind(retrySock, releaseSock);
   setInterruptHook(sockKind, interruptSock);
+  registerAdopt(FILE_SOCK, adoptSock);
 }
 
 /** sock_error(): the pending error, reported once. */
@@ -180,6 +182,10 @@ function sendPass(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonbloc
 
 /** send(2) / write(2) of data[0, len) at `src`. PENDING when it sleeps (it keeps its unsent bytes). */
 export function sockSend(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32): i32 {
+  return sendCall(p, fd, f, src, len, flags, 0);
+}
+
+function sendCall(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32, via: i32): i32 {
   const s = changetype<Sock>(f.obj);
   if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
   const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
@@ -202,7 +208,7 @@ export function sockSend(p: Process, fd: i32, f: File, src: usize, len: u32, fla
   w.block = changetype<usize>(f);
   w.arg0 = <i64>sent;
   w.arg1 = <i64>rest;
-  w.arg2 = OP_SEND | (fd << 8);
+  w.arg2 = OP_SEND | via | (fd << 8);
   w.arg3 = flags;
   store<i32>(cellAddr(C_TOKEN), w.token);
   return PENDING;
@@ -307,6 +313,10 @@ function receivable(s: Sock, count: u32, flags: i32, copied: u32): u32 {
  * buffer is then the one segment (readInto).
  */
 export function sockRecv(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bool): i32 {
+  return recvCall(p, fd, f, count, flags, plan, 0);
+}
+
+function recvCall(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bool, via: i32): i32 {
   const s = changetype<Sock>(f.obj);
   if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
   const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
@@ -339,7 +349,7 @@ export function sockRecv(p: Process, fd: i32, f: File, count: u32, flags: i32, p
   w.block = changetype<usize>(f);
   w.arg0 = (<i64>count << 32) | <i64>copied;
   w.arg1 = <i64>block;
-  w.arg2 = OP_RECV | (fd << 8);
+  w.arg2 = OP_RECV | via | (fd << 8);
   w.arg3 = flags;
   store<i32>(cellAddr(C_TOKEN), w.token);
   return PENDING;
@@ -361,7 +371,7 @@ function recvBlock(w: Waiter, s: Sock, count: u32, copied: u32): usize {
 
 // @ts-ignore: decorator
 @inline function opOf(w: Waiter): i32 {
-  return w.arg2 & 0xff;
+  return w.arg2 & 0x7f;
 }
 
 /** The send's next pass over its own copy of its bytes: true when it completed, false when it sleeps again (at the tail). */
@@ -452,9 +462,15 @@ function interruptSock(w: Waiter, restart: bool): i32 {
     return INTR_CANCELLED;
   }
   listRemove(w);
-  const now = fdFile(changetype<Process>(w.proc), w.arg2 >> 8);
-  if (now === null || now.kind != FILE_SOCK) {
-    complete(w, now === null ? -EBADF : -ENOTSOCK, 0, 0, 0);
+  const fd = w.arg2 >> 8;
+  const viaRw = (w.arg2 & VIA_RW) != 0;
+  const now = fdFile(changetype<Process>(w.proc), fd);
+  if (now === null || (viaRw && (now.fmode & (op == OP_SEND ? 2 : 1)) == 0)) {
+    complete(w, -EBADF, 0, 0, 0);
+    return INTR_COMPLETED;
+  }
+  if (now.kind != FILE_SOCK && !viaRw) {
+    complete(w, -ENOTSOCK, 0, 0, 0);
     return INTR_COMPLETED;
   }
   const f = changetype<File>(w.block);
@@ -464,9 +480,34 @@ function interruptSock(w: Waiter, restart: bool): i32 {
     w.obj = now.obj;
     fput(f);
   }
+  if (now.kind != FILE_SOCK) {
+    // read(2) / write(2) restarted on a descriptor that names a pipe end now: it goes there
+    const count = <u32>(w.arg0 >> 32);
+    if (op == OP_RECV && w.arg1 != 0) {
+      const block = <usize>w.arg1;
+      free(block, <usize>load<u32>(block));
+    }
+    const rest = op == OP_SEND ? <usize>w.arg1 : 0;
+    w.arg1 = 0;
+    return adopt(w, now, fd, op == OP_SEND, op == OP_SEND ? load<u32>(rest, 8) : count, rest);
+  }
   const s = changetype<Sock>(now.obj);
   const nonblock = (w.arg3 & MSG_DONTWAIT) != 0 || (now.flags & O_NONBLOCK) != 0;
   const done = op == OP_SEND ? sendStep(w, s, true, nonblock) : recvStep(w, s, nonblock);
+  return done ? INTR_COMPLETED : INTR_SLEEPING;
+}
+
+/** A read or write restarted on a descriptor that names a socket now (fd/restart.ts): recv or send without flags. */
+function adoptSock(w: Waiter, f: File, fd: i32, write: bool, count: u32, rest: usize): i32 {
+  w.kind = sockKind;
+  w.obj = f.obj;
+  w.arg0 = write ? 0 : <i64>count << 32;
+  w.arg1 = <i64>rest;
+  w.arg2 = (write ? OP_SEND : OP_RECV) | VIA_RW | (fd << 8);
+  w.arg3 = 0;
+  const s = changetype<Sock>(f.obj);
+  const nonblock = (f.flags & O_NONBLOCK) != 0;
+  const done = write ? sendStep(w, s, true, nonblock) : recvStep(w, s, nonblock);
   return done ? INTR_COMPLETED : INTR_SLEEPING;
 }
 
@@ -506,10 +547,10 @@ export function sockRead(p: Process, fd: i32, f: File, count: u32, nonblock: boo
     store<i32>(cellAddr(C_AUX), 0);
     return 0;
   }
-  return sockRecv(p, fd, f, count, nonblock ? MSG_DONTWAIT : 0, plan);
+  return recvCall(p, fd, f, count, nonblock ? MSG_DONTWAIT : 0, plan, VIA_RW);
 }
 
 /** write(2) on a socket: send without flags (never planned: the host stages the bytes). */
 export function sockWrite(p: Process, fd: i32, f: File, src: usize, len: u32, nonblock: bool): i32 {
-  return sockSend(p, fd, f, src, len, nonblock ? MSG_DONTWAIT : 0);
+  return sendCall(p, fd, f, src, len, nonblock ? MSG_DONTWAIT : 0, VIA_RW);
 }

@@ -245,7 +245,11 @@ export function releaseSock(s: Sock): void {
     const other = changetype<Sock>(peer);
     if (s.type != SOCK_DGRAM) {
       other.shutdown = SHUTDOWN_MASK;
-      if (s.qHead != 0) other.err = 104; // ECONNRESET
+      // unread data left behind is ECONNRESET; a head buffer with nothing left to read (a consumed
+      // out-of-band byte's, or an empty record) is passed over first, as Linux 6.18 does
+      let b = s.qHead;
+      if (b != 0 && skbLeft(changetype<Skb>(b)) == 0) b = changetype<Skb>(b).next;
+      if (b != 0) other.err = 104; // ECONNRESET
     }
     wakeSock(other);
     sockPut(other);

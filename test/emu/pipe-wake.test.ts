@@ -183,6 +183,41 @@ describe.each(BUILDS)('pipe sleepers (%s build)', (build) => {
     root.close(w);
   });
 
+  it('a restarted call is made again from the start: its descriptor looked up again (EBADF once closed, another file once reused), O_NONBLOCK read again', async () => {
+    const { root } = await kernel(build);
+    const [r, w] = root.pipe();
+    const c1 = new AbortController();
+    const closed = root.read(r, 8, { signal: c1.signal });
+    await turn();
+    root.close(r); // another thread's close: the sleeping read goes on
+    expect(await pending(closed)).toBe(true);
+    c1.abort({ restart: true });
+    await expectRejects(closed, 'EBADF');
+    // the number reused by a socket: the restarted read(2) reads the socket
+    const [r2, w2] = root.pipe();
+    const c2 = new AbortController();
+    const reused = root.read(r2, 8, { signal: c2.signal });
+    await turn();
+    root.close(r2);
+    const [x, y] = root.socketpair(1, 1);
+    expect(x).toBe(r2);
+    await root.send(y, text('via socket'));
+    c2.abort({ restart: true });
+    expect(str(await reused)).toBe('via sock');
+    // a writer asleep when O_NONBLOCK is set: a signal makes it answer EAGAIN (the O_NONBLOCK test comes first)
+    const [r3, w3] = root.pipe();
+    root.writeSync(w3, new Uint8Array(65536));
+    const c3 = new AbortController();
+    const blocked = root.write(w3, text('z'), { signal: c3.signal });
+    await turn();
+    root.fcntl(w3, 4, 0o4000); // F_SETFL O_NONBLOCK
+    root.fcntl(w3, 1031, 65536); // F_SETPIPE_SZ to the same size wakes it, and it sleeps on: the pipe is still full
+    expect(await pending(blocked)).toBe(true);
+    c3.abort();
+    await expectRejects(blocked, 'EAGAIN');
+    for (const fd of [w, w2, x, y, r3, w3]) root.close(fd);
+  });
+
   it('exit abandons a sleeping read: the next write goes to the reader behind it', async () => {
     const { root } = await kernel(build);
     const [r, w] = root.pipe();
