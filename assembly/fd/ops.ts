@@ -6,7 +6,7 @@
  */
 
 import { C_TOKEN, cellAddr } from '../abi';
-import { EBADF, EINVAL, ENOMEM, ENOTTY, EPERM } from '../errno';
+import { EBADF, EFAULT, EINVAL, ENOMEM, ENOTTY, EPERM } from '../errno';
 import { pipeGetSize, pipeSetSize } from '../pipe/ops';
 import { pipePoll, pipeRead, pipeUnread, pipeWrite, POLLERR, POLLHUP } from '../pipe/io';
 import { Pipe, pollersList } from '../pipe/pipe';
@@ -94,11 +94,15 @@ export function sysIoctl(p: Process, fd: i32, request: i32): i32 {
   return f.kind == FILE_SOCK ? sockFionread(f) : regUnread(f);
 }
 
-/** read(2): EBADF unless open for reading, then EINVAL for a negative count. */
+/**
+ * read(2): EBADF unless open for reading, then EFAULT for a negative count
+ * (it reaches the kernel as a huge size_t, which access_ok() refuses in
+ * vfs_read() before any negative-count check).
+ */
 export function sysRead(p: Process, fd: i32, count: i32, nonblock: bool, plan: bool): i32 {
   const f = fdFile(p, fd);
   if (f === null || (f.fmode & FMODE_READ) == 0) return -EBADF;
-  if (count < 0) return -EINVAL;
+  if (count < 0) return -EFAULT;
   if (f.kind == FILE_PIPE) return pipeRead(p, fd, f, <u32>count, nonblock, plan);
   if (f.kind == FILE_SOCK) return sockRead(p, fd, f, <u32>count, nonblock, plan);
   return regRead(f, <u32>count, plan);

@@ -33,7 +33,7 @@ const NO_OPTIONS: CallOptions = {};
 /** MAX_RW_COUNT: the most one read or write moves (INT_MAX rounded down to a page). */
 const MAX_RW_COUNT = 0x7ffff000;
 
-/** A read's count for the core: negative stays negative (EINVAL), beyond MAX_RW_COUNT is clamped as rw_verify_area does. */
+/** A read's count for the core: negative stays negative (EFAULT), beyond MAX_RW_COUNT is clamped as rw_verify_area does. */
 function rwCount(count: number): number {
   return count < 0 ? -1 : count > MAX_RW_COUNT ? MAX_RW_COUNT : count;
 }
@@ -498,8 +498,8 @@ export class EmuProcess implements SimProcess {
       const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
       const r = this.core.sendTo(this.pid, f, d.length > MAX_RW_COUNT ? d.subarray(0, MAX_RW_COUNT) : d, fl);
       if (r >= 0) return Promise.resolve(r);
-      if (r === PENDING) return this.core.sleep<number>(this.pid, 'sendto', Settles.Number, o);
-      return Promise.reject(new IpcError(-r, 'sendto'));
+      if (r === PENDING) return this.core.sleep<number>(this.pid, 'send', Settles.Number, o);
+      return Promise.reject(new IpcError(-r, 'send'));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -508,13 +508,15 @@ export class EmuProcess implements SimProcess {
   recv(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<Datagram> {
     try {
       const f = int('fd', fd);
-      const c = rwCount(size('count', count));
+      // recvfrom(2) clamps a huge size_t (a negative count) to MAX_RW_COUNT before it checks the buffer (import_ubuf())
+      const n = size('count', count);
+      const c = n < 0 ? MAX_RW_COUNT : rwCount(n);
       const fl = flags('flags', recvFlags);
       const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
       const r = this.core.recvFrom(this.pid, f, c, fl);
       if (r >= 0) return Promise.resolve(this.core.received(r));
-      if (r === PENDING) return this.core.sleep<Datagram>(this.pid, 'recvfrom', Settles.Datagram, o);
-      return Promise.reject(new IpcError(-r, 'recvfrom'));
+      if (r === PENDING) return this.core.sleep<Datagram>(this.pid, 'recv', Settles.Datagram, o);
+      return Promise.reject(new IpcError(-r, 'recv'));
     } catch (error) {
       return Promise.reject(error);
     }
