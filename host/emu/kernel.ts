@@ -859,18 +859,27 @@ export class KernelCore {
 
   /** write through the staging buffer: bytes, -errno or PENDING (the core keeps what it has not written). */
   write(pid: number, fd: number, data: Uint8Array, nonblock: number): number {
+    return this.withStaged(data, (len) => this.x.fd_write(pid, fd, len, nonblock));
+  }
+
+  /**
+   * Runs `call(len)` with `data` in the staging buffer and answers what it
+   * answers. Beyond the buffer, the core is asked first (it answers its
+   * errors, or NEED_STAGE), and the buffer is made larger only when needed.
+   */
+  private withStaged(data: Uint8Array, call: (len: number) => number): number {
     this.guard();
     try {
       const len = data.length;
       let r: number;
       if (len <= this.stageCap) {
         copyInto.call(this.u8, data, this.stagePtr);
-        r = this.x.fd_write(pid, fd, len, nonblock);
+        r = call(len);
       } else {
-        r = len > 0x7fffffff ? -ERRNO.EINVAL : this.x.fd_write(pid, fd, len, nonblock);
+        r = len > 0x7fffffff ? -ERRNO.EINVAL : call(len);
         if (r === NEED_STAGE) r = this.restage(len, () => {
           this.u8.set(data, this.stagePtr);
-          return this.x.fd_write(pid, fd, len, nonblock);
+          return call(len);
         });
       }
       this.after();
@@ -949,25 +958,7 @@ export class KernelCore {
 
   /** send(2) through the staging buffer: bytes, -errno or PENDING. */
   sendTo(pid: number, fd: number, data: Uint8Array, flags: number): number {
-    this.guard();
-    try {
-      const len = data.length;
-      let r: number;
-      if (len <= this.stageCap) {
-        copyInto.call(this.u8, data, this.stagePtr);
-        r = this.x.sock_send(pid, fd, len, flags);
-      } else {
-        r = len > 0x7fffffff ? -ERRNO.EINVAL : this.x.sock_send(pid, fd, len, flags);
-        if (r === NEED_STAGE) r = this.restage(len, () => {
-          this.u8.set(data, this.stagePtr);
-          return this.x.sock_send(pid, fd, len, flags);
-        });
-      }
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.withStaged(data, (len) => this.x.sock_send(pid, fd, len, flags));
   }
 
   /** recv into the staging buffer: the call's answer (the bytes: received()), -errno or PENDING. */
