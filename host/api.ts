@@ -482,7 +482,7 @@ export interface SimProcess extends Process {
    * Later calls on this process throw ESRCH.
    */
   exit(): Promise<void>;
-  /** A child with the same credentials (descriptors and attachments copied as kinds land; no SEM_UNDO). */
+  /** A child with the same credentials and a copy of the descriptor table (shared open file descriptions, as fork(2) shares them); no SEM_UNDO adjustments. */
   fork(): SimProcess;
 }
 

@@ -206,20 +206,25 @@ class WriteSide {
   }
 }
 
+/** What a Node Readable and Writable over `descriptor` share: object mode for message sockets, the high-water mark, the signal. */
+function nodeStreamOptions(descriptor: Descriptor, options: { highWaterMark?: number; signal?: AbortSignal }): { objectMode: boolean; highWaterMark: number; signal?: AbortSignal } {
+  const messages = descriptor.messages;
+  return {
+    objectMode: messages,
+    highWaterMark: options.highWaterMark ?? (messages ? DEFAULT_MESSAGE_HIGH_WATER_MARK : DEFAULT_HIGH_WATER_MARK),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
+}
+
 /** A Node Readable over a descriptor. `descriptor` is the handle it reads through. */
 export class DescriptorReadable extends Readable {
   readonly #side: ReadSide;
   readonly #autoClose: boolean;
 
   constructor(readonly descriptor: Descriptor, options: ReadStreamOptions = {}) {
-    const messages = descriptor.messages;
-    super({
-      objectMode: messages,
-      highWaterMark: options.highWaterMark ?? (messages ? DEFAULT_MESSAGE_HIGH_WATER_MARK : DEFAULT_HIGH_WATER_MARK),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    super(nodeStreamOptions(descriptor, options));
     this.#autoClose = options.autoClose ?? true;
-    this.#side = new ReadSide(this, descriptor, messages ? options.messageSize ?? DEFAULT_MESSAGE_SIZE : readCount(this.readableHighWaterMark));
+    this.#side = new ReadSide(this, descriptor, descriptor.messages ? options.messageSize ?? DEFAULT_MESSAGE_SIZE : readCount(this.readableHighWaterMark));
   }
 
   override _read(): void {
@@ -237,12 +242,7 @@ export class DescriptorWritable extends Writable {
   readonly #autoClose: boolean;
 
   constructor(readonly descriptor: Descriptor, options: WriteStreamOptions = {}) {
-    const messages = descriptor.messages;
-    super({
-      objectMode: messages,
-      highWaterMark: options.highWaterMark ?? (messages ? DEFAULT_MESSAGE_HIGH_WATER_MARK : DEFAULT_HIGH_WATER_MARK),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    super(nodeStreamOptions(descriptor, options));
     this.#autoClose = options.autoClose ?? true;
     this.#side = new WriteSide(descriptor);
   }

@@ -193,7 +193,7 @@ describe.each(BUILDS)('semaphore wake-ups (%s build)', (build) => {
     ];
     await turn();
     root.semctl(s, 0, IPC_RMID);
-    for (const c of calls) await expectRejects(c, 'EIDRM');
+    await Promise.all(calls.map((c) => expectRejects(c, 'EIDRM')));
     for (const p of procs) await p.exit();
     expect(emulatorUsage(k)).toEqual({ bytes: before, sleeping: 0, pending: 0 });
   });

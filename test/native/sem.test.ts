@@ -401,7 +401,8 @@ describe.skipIf(native.unavailable !== undefined)(titled('native semaphore sets'
     const calls = [p.semop(s.id, [[0, -1]]), p.semop(s.id, [[1, 0], [0, 0]]), p.semtimedop(s.id, [[0, 0], [1, -3]], 60_000)];
     await untilAsleep(s.id, 3);
     p.semctl(s.id, 0, IPC_RMID);
-    for (const call of calls) await rejectsWith(call, 'EIDRM');
+    // every rejection handled at once: awaiting them one by one leaves the later ones unhandled for a moment
+    await Promise.all(calls.map((call) => rejectsWith(call, 'EIDRM')));
     throwsWith(() => p.semopSync(s.id, [[0, 1]]), 'EINVAL');
   });
 
