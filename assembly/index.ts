@@ -33,6 +33,7 @@
  *   proc_spawn(uid, gid, capsLo, capsHi, ngroups)  pid | -EINVAL | -ENOMEM; groups: u32 in the staging buffer
  *   proc_fork(pid)                     pid | -ESRCH | -ENOMEM
  *   proc_exit(pid)                     0 | -ESRCH; the process's sleeping calls are abandoned, never completed
+ *   proc_sigpipes(pid)                 the SIGPIPEs Linux would have sent it | -ESRCH
  *   msgget(pid, key, msgflg)           msqid | -errno
  *   msgsnd(pid, msqid, msgsz, mtypeLo, mtypeHi, msgflg)
  *                                      0 | -errno | PENDING | NEED_STAGE (-0x10002: msgsz is more than
@@ -191,6 +192,12 @@ export function proc_fork(pid: i32): i32 {
   if (p === null) return -ESRCH;
   const child = fork(p);
   return child == 0 ? -ENOMEM : child;
+}
+
+export function proc_sigpipes(pid: i32): i32 {
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return <i32>(p.sigpipes & 0x7fffffff);
 }
 
 export function proc_exit(pid: i32): i32 {

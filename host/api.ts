@@ -482,6 +482,15 @@ export interface SimProcess extends Process {
    * Later calls on this process throw ESRCH.
    */
   exit(): Promise<void>;
+  /**
+   * How many SIGPIPEs Linux would have sent this process: for each write to a
+   * pipe or FIFO that found no reader (also one that returned a partial
+   * count because the last reader left), and for write(2) on a stream socket
+   * whose peer is gone (send implies MSG_NOSIGNAL). Never delivered: SIGPIPE
+   * is ignored here, as by Node and by the conformance actors; the writer
+   * sees EPIPE. A forked child starts at 0. Throws ESRCH after exit().
+   */
+  readonly sigpipes: number;
   /** A child with the same credentials and a copy of the descriptor table (shared open file descriptions, as fork(2) shares them); no SEM_UNDO adjustments. */
   fork(): SimProcess;
 }

@@ -90,12 +90,19 @@ let moved: u32 = 0;
  * signal is pending) stops it where it would sleep: RESTART if nothing was
  * written (-ERESTARTSYS).
  */
+/** Set by writePass when it found no reader: anon_pipe_write() sends SIGPIPE then, partial count or not. */
+let sigpipe = false;
+
 function writePass(pp: Pipe, f: File, src: usize, len: u32, ret: u32, start: bool, nonblock: bool, signalled: bool): i32 {
+  sigpipe = false;
   let wasEmpty = pipeEmpty(pp);
   let wakeNext = !start;
   let result: i32 = 0;
   if (start) {
-    if (pp.readers == 0) return -EPIPE;
+    if (pp.readers == 0) {
+      sigpipe = true;
+      return -EPIPE;
+    }
     const chars = len & (PAGE_SIZE - 1);
     if (chars != 0 && !wasEmpty) {
       const buf = bufAt(pp, pp.head - 1);
@@ -110,6 +117,7 @@ function writePass(pp: Pipe, f: File, src: usize, len: u32, ret: u32, start: boo
   }
   while (ret < len) {
     if (pp.readers == 0) {
+      sigpipe = true;
       result = -EPIPE;
       break;
     }
@@ -161,6 +169,7 @@ export function pipeWrite(p: Process, fd: i32, f: File, src: usize, len: u32, no
   planning = plan;
   if (plan) segReset();
   const r = writePass(pp, f, src, len, 0, true, nonblock, false);
+  if (sigpipe) p.sigpipes++;
   if (plan) {
     planning = false;
     segDone();
@@ -338,6 +347,8 @@ function writeStep(w: Waiter, pp: Pipe, f: File, start: bool, signalled: bool): 
   const rest = <usize>w.arg1;
   const base = rest + REST_HEAD - <usize>load<u32>(rest, 4);
   const r = writePass(pp, f, base, <u32>w.arg3, <u32>w.arg0, start, false, signalled);
+  // the writer's own loop runs here on its behalf: the signal is its
+  if (sigpipe) changetype<Process>(w.proc).sigpipes++;
   if (r == WOULD_BLOCK) {
     w.arg0 = <i64>moved;
     listAppend(writersList(pp), w);

@@ -36,6 +36,12 @@ export class Process {
   semUndo: usize;
   /** The descriptor table (fd/table.ts); 0 until the first descriptor. A forked child gets a copy. */
   fds: usize;
+  /**
+   * The SIGPIPEs Linux would have sent it (a write to a pipe with no reader,
+   * fs/pipe.c; write(2) on a stream socket whose peer is gone, af_unix.c):
+   * counted, never delivered, as the actors ignore SIGPIPE. A child starts at 0.
+   */
+  sigpipes: u32;
 }
 
 /** pid → Process (0 for none): a table indexed by pid, grown by doubling. */
@@ -114,6 +120,7 @@ export function spawn(uid: u32, gid: u32, caps: u64, groups: usize, ngroups: i32
   p.waitTail = 0;
   p.semUndo = 0;
   p.fds = 0;
+  p.sigpipes = 0;
   store<usize>(table + (<usize>p.pid << 2), changetype<usize>(p));
   return p.pid;
 }

@@ -180,6 +180,15 @@ function sendPass(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonbloc
   return dgramSend(s, src, len, start, nonblock);
 }
 
+/**
+ * Whether an EPIPE that moved nothing comes with SIGPIPE: unix_stream_sendmsg()
+ * sends it unless MSG_NOSIGNAL, which every send of this interface implies; so
+ * only write(2) on a stream socket (dgram and seqpacket sends never signal).
+ */
+function sigpipeFor(s: Sock, via: i64): bool {
+  return s.type == SOCK_STREAM && via != 0;
+}
+
 /** send(2) / write(2) of data[0, len) at `src`. PENDING when it sleeps (it keeps its unsent bytes). */
 export function sockSend(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32): i32 {
   return sendCall(p, fd, f, src, len, flags, 0);
@@ -190,6 +199,7 @@ function sendCall(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32
   if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
   const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
   const r = sendPass(s, src, len, 0, true, nonblock);
+  if (r == -EPIPE && sigpipeFor(s, <i64>via)) p.sigpipes++;
   if (r != WOULD_BLOCK) return r;
   const sent = progress;
   const restBytes = <usize>(len - sent);
@@ -379,6 +389,7 @@ function sendStep(w: Waiter, s: Sock, start: bool, nonblock: bool): bool {
   const rest = <usize>w.arg1;
   const base = rest + REST_HEAD - <usize>load<u32>(rest, 4);
   const r = sendPass(s, base, load<u32>(rest, 8), <u32>w.arg0, start, nonblock);
+  if (r == -EPIPE && sigpipeFor(s, w.arg2 & VIA_RW)) changetype<Process>(w.proc).sigpipes++;
   if (r == WOULD_BLOCK) {
     w.arg0 = <i64>progress;
     listAppend(sleepers(s), w);

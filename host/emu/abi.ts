@@ -90,6 +90,7 @@ export interface KernelExports {
   proc_spawn(uid: number, gid: number, capsLo: number, capsHi: number, ngroups: number): number;
   proc_fork(pid: number): number;
   proc_exit(pid: number): number;
+  proc_sigpipes(pid: number): number;
   msgget(pid: number, key: number, msgflg: number): number;
   msgsnd(pid: number, msqid: number, msgsz: number, mtypeLo: number, mtypeHi: number, msgflg: number): number;
   msgrcv(pid: number, msqid: number, msgsz: number, msgtypLo: number, msgtypHi: number, msgflg: number): number;

@@ -452,6 +452,16 @@ export class KernelCore {
     }
   }
 
+  /** The SIGPIPEs Linux would have sent the process, or -ESRCH. */
+  sigpipes(pid: number): number {
+    this.guard();
+    try {
+      return this.x.proc_sigpipes(pid);
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
   /** exit_group: the core abandons the process's sleeping calls; their promises are dropped unsettled. */
   exit(pid: number): number {
     this.guard();

@@ -538,6 +538,12 @@ export class EmuProcess implements SimProcess {
     return r;
   }
 
+  get sigpipes(): number {
+    const r = this.core.sigpipes(this.pid);
+    if (r < 0) throw new IpcError(-r, 'sigpipes');
+    return r;
+  }
+
   exit(): Promise<void> {
     try {
       const r = this.core.exit(this.pid);
