@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/errors.cc",
         "native/here.cc",
+        "native/listen.cc",
         "native/msg.cc",
         "native/pipe.cc",
         "native/sem.cc",

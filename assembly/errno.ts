@@ -35,6 +35,7 @@ export const EPROTONOSUPPORT: i32 = 93;
 export const ESOCKTNOSUPPORT: i32 = 94;
 export const EOPNOTSUPP: i32 = 95;
 export const EAFNOSUPPORT: i32 = 97;
+export const EADDRINUSE: i32 = 98;
 export const ECONNRESET: i32 = 104;
 export const EISCONN: i32 = 106;
 export const ENOTCONN: i32 = 107;

@@ -99,6 +99,11 @@
  *   sock_shutdown(pid, fd, how)        0 | -errno
  *   sock_setopt(pid, fd, level, optname, value)  0 | -errno
  *   sock_getopt(pid, fd, level, optname)         value | -errno
+ *   sock_socket(pid, domain, type, protocol)     fd | -errno
+ *   sock_bind(pid, fd, len, how)       0 | -errno; the path staged (as fifo_make)
+ *   sock_listen(pid, fd, backlog)      0 | -errno
+ *   sock_connect(pid, fd, len, how)    0 | -errno | PENDING (completes with 0 or -errno); path staged
+ *   sock_accept(pid, fd, flags)        fd | -errno | PENDING (completes with the fd or -errno)
  *   mem_in_use()                       bytes the core has allocated (leak checks)
  *   waiters_live()                     calls asleep
  *   debug_trap(kind)                   debug builds only: traps (1 through abort, 2 unreachable)
@@ -124,6 +129,7 @@ import { fifoMake, fifoOpen, fifoStat, fifoUnlink } from './pipe/fifo';
 import { initPipes, pipe2 as pipeCreate } from './pipe/ops';
 import { sockRecv, sockSend } from './sock/io';
 import { checkSock, initSockets, sockGetOpt, sockSetOpt, sockShutdown, socketPair } from './sock/ops';
+import { initListen, sockAccept, sockBind, sockConnect, sockListen, sockSocket } from './sock/listen';
 import { fdFile } from './fd/table';
 import { initRegularFiles } from './fd/regfile';
 import { registerExitHook, registerForkHook } from './proc/process';
@@ -161,6 +167,7 @@ export function init(): i32 {
   if (!initMsg() || !initSem() || !reserveStage(8192)) return -ENOMEM;
   initPipes();
   initSockets();
+  initListen();
   initRegularFiles();
   initPoll();
   registerExitHook(fdExit);
@@ -505,4 +512,47 @@ export function sock_getopt(pid: i32, fd: i32, level: i32, optname: i32): i32 {
   const p = getProcess(pid);
   if (p === null) return -ESRCH;
   return sockGetOpt(p, fd, level, optname);
+}
+
+export function sock_socket(pid: i32, domain: i32, type: i32, protocol: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return sockSocket(p, domain, type, protocol);
+}
+
+export function sock_bind(pid: i32, fd: i32, len: i32, how: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
+  return sockBind(p, fd, len, how);
+}
+
+export function sock_listen(pid: i32, fd: i32, backlog: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sockListen(p, fd, backlog);
+  leave();
+  return r;
+}
+
+export function sock_connect(pid: i32, fd: i32, len: i32, how: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
+  const r = sockConnect(p, fd, len, how);
+  leave();
+  return r;
+}
+
+export function sock_accept(pid: i32, fd: i32, flags: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sockAccept(p, fd, flags);
+  leave();
+  return r;
 }

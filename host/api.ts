@@ -433,6 +433,40 @@ export interface Process {
 
   /** getsockopt at SOL_SOCKET: SO_SNDBUF / SO_RCVBUF. */
   getsockopt(fd: number, optname: number): number;
+
+  // ---- Named AF_UNIX stream sockets -------------------------------------------
+
+  /**
+   * socket(2): a new, unconnected AF_UNIX socket. `type` is SOCK_STREAM or
+   * SOCK_SEQPACKET (SOCK_DGRAM sockets can be made but not named here: no
+   * sendto), optionally with SOCK_NONBLOCK | SOCK_CLOEXEC.
+   * @throws EAFNOSUPPORT, EINVAL, ESOCKTNOSUPPORT, EPROTONOSUPPORT, EMFILE.
+   */
+  socket(domain: number, type: number, protocol?: number): number;
+
+  /**
+   * bind(2) to a path, which becomes a socket file (stat: 'socket', mode
+   * 0777 less the umask). Unlink it to remove the name.
+   * @throws EADDRINUSE (the path exists), EINVAL (already bound), ENOENT, EACCES, ENOTSOCK, EBADF.
+   */
+  bind(fd: number, path: string): void;
+
+  /** listen(2): queue up to `backlog` connections not yet accepted (capped at somaxconn, 4096). @throws EINVAL (not bound, or connected), EOPNOTSUPP (SOCK_DGRAM), ENOTSOCK. */
+  listen(fd: number, backlog: number): void;
+
+  /**
+   * connect(2) to the socket listening at `path`. Sleeps while the
+   * listener's queue is full, unless O_NONBLOCK (then EAGAIN).
+   * @throws ECONNREFUSED (nobody listens there), ENOENT, EISCONN, EPROTOTYPE, EAGAIN, EINTR.
+   */
+  connect(fd: number, path: string, opts?: CallOptions): Promise<void>;
+
+  /**
+   * accept4(2): the descriptor of the next queued connection. Sleeps until
+   * one comes, unless O_NONBLOCK (EAGAIN). `flags`: SOCK_NONBLOCK, SOCK_CLOEXEC.
+   * @throws EINVAL (not listening), EAGAIN, EINTR, ENOTSOCK, EBADF.
+   */
+  accept(fd: number, flags?: number, opts?: CallOptions): Promise<number>;
 }
 
 /** Credentials of a simulated process. */

@@ -22,6 +22,7 @@
 #include "msg.h"
 #include "pipe.h"
 #include "sem.h"
+#include "listen.h"
 #include "sock.h"
 #include "wait.h"
 
@@ -207,6 +208,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NAPI_THROW_IF_FAILED(env, DefineSem(env, exports, state), exports);
   NAPI_THROW_IF_FAILED(env, DefinePipe(env, exports, state), exports);
   NAPI_THROW_IF_FAILED(env, DefineSock(env, exports, state), exports);
+  NAPI_THROW_IF_FAILED(env, DefineListen(env, exports, state), exports);
   return exports;
 }
 

@@ -22,7 +22,7 @@
  */
 
 import { C_AUX, C_TOKEN, cellAddr, stage } from '../abi';
-import { EACCES, EEXIST, EINVAL, ENOENT, ENOMEM, ENOTDIR, ENXIO, EPERM } from '../errno';
+import { EACCES, EADDRINUSE, ECONNREFUSED, EEXIST, EINVAL, ENOENT, ENOMEM, ENOTDIR, ENXIO, EPERM } from '../errno';
 import {
   discardFile, File, FILE_PIPE, FILE_REG, FMODE_READ, FMODE_WRITE, newFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT,
   O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
@@ -41,6 +41,7 @@ const MAY_READ: u32 = 4;
 
 /** stat()'s answers: the type (the mode is in C_AUX). */
 export const STAT_FIFO: i32 = 1;
+export const STAT_SOCK: i32 = 2;
 export const STAT_REG: i32 = 3;
 
 /** The open flags Linux keeps (VALID_OPEN_FLAGS, less O_PATH and O_TMPFILE, which the model has no use for). */
@@ -48,6 +49,7 @@ const KEPT_FLAGS: i32 = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_AP
   | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | 0o4000000;
 
 export const NODE_FIFO: i32 = 1;
+export const NODE_SOCK: i32 = 2;
 export const NODE_REG: i32 = 3;
 
 @unmanaged
@@ -67,6 +69,8 @@ export class FifoNode {
   cap: u32;
   size: u32;
   opens: i32;
+  /** A socket file: the socket bound to it while it is open, else 0 (the name then refuses connections). */
+  sock: usize;
 }
 
 let names: usize = 0;
@@ -129,7 +133,7 @@ function freeNode(node: FifoNode): void {
 /** Whether nothing holds the node any more (no name, no open file, no pipe). */
 // @ts-ignore: decorator
 @inline function unused(node: FifoNode): bool {
-  return !node.linked && node.pipe == 0 && node.opens == 0;
+  return !node.linked && node.pipe == 0 && node.opens == 0 && node.sock == 0;
 }
 
 /** A regular file's open file is gone (fd/regfile.ts): the node goes with the last one once unlinked. */
@@ -160,6 +164,7 @@ function newNode(p: Process, len: u32, kind: i32, mode: u32): FifoNode | null {
   node.cap = 0;
   node.size = 0;
   node.opens = 0;
+  node.sock = 0;
   node.next = names;
   names = changetype<usize>(node);
   return node;
@@ -169,6 +174,7 @@ function newNode(p: Process, len: u32, kind: i32, mode: u32): FifoNode | null {
 export function fifoMake(p: Process, len: u32, mode: u32, how: i32): i32 {
   const path = stage();
   if (len == 0) return -ENOENT;
+  if (len == 1) return -EEXIST; // "/" exists
   const found = lookup(path, len);
   if (lookupError == ENOTDIR) return -ENOTDIR;
   if (found !== null) return -EEXIST;
@@ -197,7 +203,54 @@ export function fifoStat(len: u32, how: i32): i32 {
   if (node === null) return lookupError == ENOTDIR ? -ENOTDIR : -(parentError(how) || ENOENT);
   if ((how & TRAILING_SLASH) != 0) return -ENOTDIR;
   store<i32>(cellAddr(C_AUX), <i32>node.mode);
-  return node.kind == NODE_FIFO ? STAT_FIFO : STAT_REG;
+  return node.kind == NODE_FIFO ? STAT_FIFO : node.kind == NODE_SOCK ? STAT_SOCK : STAT_REG;
+}
+
+// --- socket files ---------------------------------------------------------
+
+/** The socket bound to `node` is gone (unix_release_sock): the name stays, refusing connections, until unlinked. */
+export function sockUnbound(node: usize): void {
+  const n = changetype<FifoNode>(node);
+  n.sock = 0;
+  if (unused(n)) freeNode(n);
+}
+
+/**
+ * unix_bind_bsd()'s mknod of a socket file for the staged path, mode 0777
+ * less the umask: EADDRINUSE when the name exists (mknod's EEXIST), ENOENT /
+ * ENOTDIR as for mkfifo. `bound`: the socket already has a name, so the
+ * node is made and removed again (EINVAL), as unix_bind_bsd's out_unlink.
+ * Answers the node's address, or -errno.
+ */
+export function sockBindNode(p: Process, len: u32, how: i32, sock: usize, bound: bool): isize {
+  const r = fifoMake(p, len, 0o777, how);
+  if (r < 0) return r == -EEXIST ? -EADDRINUSE : r;
+  const node = changetype<FifoNode>(names); // newNode() put it first
+  if (bound) {
+    unlinkNode(node);
+    freeNode(node);
+    return -EINVAL;
+  }
+  node.kind = NODE_SOCK;
+  node.sock = sock;
+  return changetype<isize>(node);
+}
+
+/**
+ * unix_find_bsd(): the socket bound to the path at `path` (len bytes):
+ * the lookup's errors (ENOENT, ENOTDIR), write permission on the socket
+ * file (EACCES), ECONNREFUSED when the name is no socket file or its socket
+ * has closed. The caller checks the socket's type (EPROTOTYPE). Answers the
+ * socket's address, or -errno.
+ */
+export function sockFind(p: Process, path: usize, len: u32, how: i32): isize {
+  if (len == 0) return -ENOENT;
+  const node = lookup(path, len);
+  if (node === null) return lookupError == ENOTDIR ? -ENOTDIR : -(parentError(how) || ENOENT);
+  if ((how & TRAILING_SLASH) != 0) return -ENOTDIR;
+  if (!permitted(p, node, MAY_WRITE)) return -EACCES;
+  if (node.kind != NODE_SOCK || node.sock == 0) return -ECONNREFUSED;
+  return changetype<isize>(node.sock);
 }
 
 /** generic_permission() for a FIFO: the owner's, the group's or the others' bits; CAP_DAC_OVERRIDE passes, CAP_DAC_READ_SEARCH passes a read. */
@@ -279,6 +332,8 @@ function openReserved(p: Process, fd: i32, len: u32, flags: i32, how: i32): i32 
     if (!permitted(p, node, mask)) return -EACCES;
     if ((flags & O_NOATIME) != 0 && p.uid != node.uid && !hasCap(p, CAP_FOWNER)) return -EPERM;
   }
+  // a socket file has no open (no_open())
+  if (node.kind == NODE_SOCK) return -ENXIO;
   const fflags = (flags & KEPT_FLAGS & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
   if (node.kind == NODE_REG) {
     const f = newFile(FILE_REG, fflags, (acc + 1) & O_ACCMODE, changetype<usize>(node));

@@ -25,7 +25,7 @@ import {
 } from '../wait/waiters';
 import {
   dequeue, enqueue, freeSkb, newSkb, purge, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, Skb, skbData, skbLeft, sleepers,
-  Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE, TCP_ESTABLISHED, wakeSock, writable,
+  Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, wakeSock, writable,
 } from './sock';
 
 export const MSG_OOB: i32 = 0x1;
@@ -531,9 +531,12 @@ export function sockPoll(f: File): i32 {
   if (s.err != 0) mask |= POLLERR;
   if (s.shutdown == SHUTDOWN_MASK) mask |= POLLHUP;
   if ((s.shutdown & RCV_SHUTDOWN) != 0) mask |= POLLRDHUP | POLLIN | POLLRDNORM;
-  if (s.qHead != 0) mask |= POLLIN | POLLRDNORM;
-  if (s.type == SOCK_SEQPACKET && s.state == TCP_CLOSE) mask |= POLLHUP;
-  if (writable(s)) mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
+  // a listener's queue holds its connections (the kernel's receive queue does)
+  if (s.qHead != 0 || s.aHead != 0) mask |= POLLIN | POLLRDNORM;
+  // connection-based sockets: not (or no longer) connected
+  if (s.type != SOCK_DGRAM && s.state == TCP_CLOSE) mask |= POLLHUP;
+  // unix_writable(): never a listener
+  if (s.state != TCP_LISTEN && writable(s)) mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
   return mask;
 }
 
@@ -544,6 +547,7 @@ export function sockPollers(f: File): WaitList {
 /** SIOCINQ: every unread byte of a stream or seqpacket socket; a datagram socket's next message. */
 export function sockFionread(f: File): i32 {
   const s = changetype<Sock>(f.obj);
+  if (s.state == TCP_LISTEN) return -EINVAL; // unix_inq_len()
   if (s.type != SOCK_DGRAM) return <i32>s.qBytes;
   return s.qHead == 0 ? 0 : <i32>changetype<Skb>(s.qHead).len;
 }

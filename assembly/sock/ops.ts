@@ -42,7 +42,7 @@ export function initSockets(): void {
 }
 
 function fileRelease(f: File): void {
-  releaseSock(changetype<Sock>(f.obj));
+  releaseSock(changetype<Sock>(f.obj), false);
 }
 
 /**

@@ -24,6 +24,7 @@
  */
 
 import { alloc, free } from '../mem/alloc';
+import { sockUnbound } from '../pipe/fifo';
 import { listInit, listRemove, wake, Waiter, WaitList } from '../wait/waiters';
 
 export const SOCK_STREAM: i32 = 1;
@@ -108,10 +109,23 @@ export class Sock {
   qBytes: u32;
   wHead: usize;
   wTail: usize;
+  /** The bound name (a FifoNode of kind NODE_SOCK), or 0: unix_sk(sk)->addr. */
+  node: usize;
+  /** sk_max_ack_backlog of a listener. */
+  backlog: i32;
+  /** A listener's connections not yet accepted (server-side socks, linked by `anext`), and their count. */
+  aHead: usize;
+  aTail: usize;
+  aLen: i32;
+  anext: usize;
+  /** unix_sk(sk)->peer_wait: connects waiting for room in this listener's queue. */
+  pwHead: usize;
+  pwTail: usize;
 }
 
 export const TCP_ESTABLISHED: i32 = 1;
 export const TCP_CLOSE: i32 = 7;
+export const TCP_LISTEN: i32 = 10;
 
 @unmanaged
 export class Skb {
@@ -160,7 +174,30 @@ export function newSock(type: i32): Sock | null {
   s.qTail = 0;
   s.qBytes = 0;
   listInit(sleepers(s));
+  s.node = 0;
+  s.backlog = 0;
+  s.aHead = 0;
+  s.aTail = 0;
+  s.aLen = 0;
+  s.anext = 0;
+  listInit(peerWaiters(s));
   return s;
+}
+
+// @ts-ignore: decorator
+@inline export function peerWaiters(s: Sock): WaitList {
+  return changetype<WaitList>(changetype<usize>(s) + offsetof<Sock>('pwHead'));
+}
+
+/** Wakes every connect waiting on the listener's queue (wake_up_interruptible_all(&u->peer_wait)). */
+export function wakePeerWaiters(s: Sock): void {
+  let cur = s.pwHead;
+  while (cur != 0) {
+    const w = changetype<Waiter>(cur);
+    cur = w.next;
+    listRemove(w);
+    wake(w);
+  }
 }
 
 export function sockPut(s: Sock): void {
@@ -230,13 +267,31 @@ export function purge(s: Sock): void {
 }
 
 /**
- * unix_release_sock(): the socket is dead and shut both ways; a stream or
- * seqpacket peer is shut both ways too (ECONNRESET pending if this socket
- * leaves unread data) and woken; a datagram peer keeps pointing at it until
+ * unix_release_sock(): the socket is dead and shut both ways, its name
+ * (if bound) no longer leads to it; a listener releases its unaccepted
+ * connections (embryos); a stream or seqpacket peer is shut both ways too
+ * (ECONNRESET pending if this socket leaves unread data or was an embryo)
+ * and woken; a datagram peer keeps pointing at it until
  * its next send finds it dead. The receive queue is thrown away.
  */
-export function releaseSock(s: Sock): void {
+export function releaseSock(s: Sock, embryo: bool): void {
   s.dead = true;
+  if (s.node != 0) {
+    sockUnbound(s.node);
+    s.node = 0;
+  }
+  if (s.state == TCP_LISTEN) {
+    // a listener's unaccepted connections go too: each one's client sees ECONNRESET
+    while (s.aHead != 0) {
+      const e = changetype<Sock>(s.aHead);
+      s.aHead = e.anext;
+      e.anext = 0;
+      releaseSock(e, true);
+    }
+    s.aTail = 0;
+    s.aLen = 0;
+    wakePeerWaiters(s);
+  }
   s.shutdown = SHUTDOWN_MASK;
   const peer = s.peer;
   s.peer = 0;
@@ -249,7 +304,7 @@ export function releaseSock(s: Sock): void {
       // out-of-band byte's, or an empty record) is passed over first, as Linux 6.18 does
       let b = s.qHead;
       if (b != 0 && skbLeft(changetype<Skb>(b)) == 0) b = changetype<Skb>(b).next;
-      if (b != 0) other.err = 104; // ECONNRESET
+      if (b != 0 || embryo) other.err = 104; // ECONNRESET
     }
     wakeSock(other);
     sockPut(other);

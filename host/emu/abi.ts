@@ -123,6 +123,11 @@ export interface KernelExports {
   sock_shutdown(pid: number, fd: number, how: number): number;
   sock_setopt(pid: number, fd: number, level: number, optname: number, value: number): number;
   sock_getopt(pid: number, fd: number, level: number, optname: number): number;
+  sock_socket(pid: number, domain: number, type: number, protocol: number): number;
+  sock_bind(pid: number, fd: number, len: number, how: number): number;
+  sock_listen(pid: number, fd: number, backlog: number): number;
+  sock_connect(pid: number, fd: number, len: number, how: number): number;
+  sock_accept(pid: number, fd: number, flags: number): number;
   mem_in_use(): number;
   waiters_live(): number;
   debug_trap(kind: number): void;

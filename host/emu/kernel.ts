@@ -955,6 +955,42 @@ export class KernelCore {
 
   // --- sockets ------------------------------------------------------------
 
+  /** socket(2): fd or -errno. */
+  socket(pid: number, domain: number, type: number, protocol: number): number {
+    return this.plain(() => this.x.sock_socket(pid, domain, type, protocol));
+  }
+
+  /** bind(2) to a canonical path: 0 or -errno. */
+  bind(pid: number, fd: number, path: Uint8Array, how: number): number {
+    return this.withPath(path, (len) => this.x.sock_bind(pid, fd, len, how));
+  }
+
+  sockListen(pid: number, fd: number, backlog: number): number {
+    return this.plain(() => this.x.sock_listen(pid, fd, backlog));
+  }
+
+  /** connect(2) to a canonical path: 0, -errno or PENDING. */
+  connect(pid: number, fd: number, path: Uint8Array, how: number): number {
+    return this.withPath(path, (len) => this.x.sock_connect(pid, fd, len, how));
+  }
+
+  /** accept4(2): fd, -errno or PENDING. */
+  accept(pid: number, fd: number, flags: number): number {
+    return this.plain(() => this.x.sock_accept(pid, fd, flags));
+  }
+
+  /** A call with nothing staged. */
+  private plain(call: () => number): number {
+    this.guard();
+    try {
+      const r = call();
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
   socketpair(pid: number, domain: number, type: number, protocol: number): number {
     this.guard();
     try {

@@ -76,3 +76,23 @@ export function canonicalPath(path: unknown, syscall: string): CanonicalPath {
   const canonical = `/${parts.join('/')}`;
   return { text: canonical, bytes: encoder.encode(canonical), slash: canonical !== '/' && /\/\.?$/.test(path) };
 }
+
+/** sizeof(sockaddr_un.sun_path): a name may fill it without a terminating NUL. */
+const SUN_PATH_MAX = 108;
+
+/**
+ * A socket's path for bind/connect: the kernel takes the bytes given
+ * (unix_validate_addr: more than sun_path holds is EINVAL), then resolves
+ * them as any path. An empty path (autobind for bind, EINVAL for connect on
+ * Linux) and abstract names (a leading NUL) are not modelled: RangeError for
+ * bind's autobind, EINVAL for connect; a NUL anywhere is a TypeError.
+ */
+export function socketPath(path: unknown, syscall: 'bind' | 'connect'): CanonicalPath {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
+  if (path.length === 0) {
+    if (syscall === 'connect') throw new IpcError(ERRNO.EINVAL, syscall);
+    throw new RangeError('bind to an empty path (autobind to an abstract name) is not modelled');
+  }
+  if (encoder.encode(path).length > SUN_PATH_MAX) throw new IpcError(ERRNO.EINVAL, syscall);
+  return canonicalPath(path, syscall);
+}

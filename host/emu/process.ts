@@ -23,7 +23,7 @@ import { bytes, callOptions, flags, int, size, unsigned32 } from '../validate.js
 import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID, VALUES_MISMATCH } from './abi.js';
 import { Settles, type KernelCore } from './kernel.js';
 import { clampSize, long, splitLong } from './marshal.js';
-import { canonicalPath, pathHow } from './paths.js';
+import { canonicalPath, pathHow, socketPath } from './paths.js';
 import { packed, packSops, readSemTimeout, semWait, setallValues } from './sem-args.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -348,6 +348,8 @@ export class EmuProcess implements SimProcess {
   mkfifo(path: string, mode?: number): void {
     const p = canonicalPath(path, 'mknod');
     const m = mode === undefined ? 0o666 : unsigned32('mode', mode);
+    // the core knows no directories: one of the host's stands at the path
+    if (p.text !== '/' && this.core.directories(p.text).kind === 'dir') throw new IpcError(ERRNO.EEXIST, 'mknod');
     const r = this.core.mkfifo(this.pid, p.bytes, pathHow(p, this.core.directories), m | 0);
     if (r < 0) throw new IpcError(-r, 'mknod');
   }
@@ -536,6 +538,58 @@ export class EmuProcess implements SimProcess {
     const r = this.core.getsockopt(this.pid, int('fd', fd), SOL_SOCKET, int('optname', optname));
     if (r < 0) throw new IpcError(-r, 'getsockopt');
     return r;
+  }
+
+  // ---- named AF_UNIX stream sockets ---------------------------------------
+
+  socket(domain: number, type: number, protocol?: number): number {
+    const r = this.core.socket(this.pid, int('domain', domain), int('type', type), flags('protocol', protocol));
+    if (r < 0) throw new IpcError(-r, 'socket');
+    return r;
+  }
+
+  bind(fd: number, path: string): void {
+    const f = int('fd', fd);
+    const p = socketPath(path, 'bind');
+    // the core knows no directories: one of the host's stands at the path (mknod's EEXIST)
+    if (p.text !== '/' && this.core.directories(p.text).kind === 'dir') throw new IpcError(ERRNO.EADDRINUSE, 'bind');
+    const r = this.core.bind(this.pid, f, p.bytes, pathHow(p, this.core.directories));
+    if (r < 0) throw new IpcError(-r, 'bind');
+  }
+
+  listen(fd: number, backlog: number): void {
+    const r = this.core.sockListen(this.pid, int('fd', fd), int('backlog', backlog));
+    if (r < 0) throw new IpcError(-r, 'listen');
+  }
+
+  connect(fd: number, path: string, opts?: CallOptions): Promise<void> {
+    try {
+      const f = int('fd', fd);
+      const p = socketPath(path, 'connect');
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      let r = this.core.connect(this.pid, f, p.bytes, pathHow(p, this.core.directories));
+      // a directory of the host's is no socket file (unix_find_bsd: ECONNREFUSED)
+      if (r === -ERRNO.ENOENT && this.core.directories(p.text).kind === 'dir') r = -ERRNO.ECONNREFUSED;
+      if (r >= 0) return RESOLVED;
+      if (r === PENDING) return this.core.sleep<void>(this.pid, 'connect', Settles.Nothing, o);
+      return Promise.reject(new IpcError(-r, 'connect'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  accept(fd: number, acceptFlags?: number, opts?: CallOptions): Promise<number> {
+    try {
+      const f = int('fd', fd);
+      const fl = flags('flags', acceptFlags);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.accept(this.pid, f, fl);
+      if (r >= 0) return Promise.resolve(r);
+      if (r === PENDING) return this.core.sleep<number>(this.pid, 'accept', Settles.Number, o);
+      return Promise.reject(new IpcError(-r, 'accept'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   get sigpipes(): number {

@@ -1,7 +1,7 @@
 /**
  * This process with calls that sleep on the calling thread: the Process of
  * api.ts whose msgsnd, msgrcv, semop, semtimedop, open, read, write, poll,
- * send and recv block the thread that makes them (its event loop stops
+ * send, recv, connect and accept block the thread that makes them (its event loop stops
  * meanwhile) and return promises already settled. Another thread ends such
  * a sleep with {@link interruptThread}, as a signal whose handler runs
  * would (EINTR), or with restart as one installed with SA_RESTART.
@@ -77,6 +77,14 @@ class ThreadProcess extends NativeProcess {
   override recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram> {
     return settled(() => this.sock.recvHere(fd, count, flags, opts));
   }
+
+  override connect(fd: number, path: string, opts?: CallOptions): Promise<void> {
+    return settled(() => this.sock.named.connectHere(fd, path, opts));
+  }
+
+  override accept(fd: number, flags?: number, opts?: CallOptions): Promise<number> {
+    return settled(() => this.sock.named.acceptHere(fd, flags, opts));
+  }
 }
 
 /** The outcome of a call that already ran, as a settled promise. */
@@ -104,7 +112,7 @@ export function threadSelf(): NativeProcess {
 /**
  * Interrupts the call thread `tid` of this process sleeps in through
  * threadSelf(): it fails with EINTR, or keeps what it had already done.
- * With `restart`, a restartable call (read, write, send, recv, a FIFO open)
+ * With `restart`, a restartable call (read, write, send, recv, connect, accept, a FIFO open)
  * is delivered one signal whose handler has SA_RESTART instead: Linux
  * restarts it (it sleeps on) or it returns the bytes it had already moved;
  * poll and SysV calls are interrupted as without it. Answers whether that

@@ -163,4 +163,26 @@ export class NativeProcess implements Process {
   getsockopt(fd: number, optname: number): number {
     return this.sock.getsockopt(fd, optname);
   }
+
+  // ---- Named AF_UNIX stream sockets (listen.ts, through sock.ts) ----
+
+  socket(domain: number, type: number, protocol?: number): number {
+    return this.sock.named.socket(domain, type, protocol);
+  }
+
+  bind(fd: number, path: string): void {
+    this.sock.named.bind(fd, path);
+  }
+
+  listen(fd: number, backlog: number): void {
+    this.sock.named.listen(fd, backlog);
+  }
+
+  connect(fd: number, path: string, opts?: CallOptions): Promise<void> {
+    return this.sock.named.connect(fd, path, opts);
+  }
+
+  accept(fd: number, flags?: number, opts?: CallOptions): Promise<number> {
+    return this.sock.named.accept(fd, flags, opts);
+  }
 }

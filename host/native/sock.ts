@@ -19,6 +19,7 @@ import { ERRNO, IpcError, check } from '../errors.js';
 import { bytes, flags, int, size } from '../validate.js';
 import type { RawAddon } from './addon.js';
 import { blockingOptions, hereOptions } from './fd.js';
+import { ListenCalls, rawListen } from './listen.js';
 import { type BlockingCalls, isRestart, wouldSleepError } from './wait.js';
 
 /** The socket functions of the raw addon (native/sock.cc). Numbers < 0 are -errno. */
@@ -59,8 +60,12 @@ function datagram(got: [number, Uint8Array] | number): Datagram {
 
 export class SockCalls {
   private readonly out = new Float64Array(1);
+  /** socket, bind, listen, connect, accept (listen.ts). */
+  readonly named: ListenCalls;
 
-  constructor(private readonly raw: RawSock, private readonly calls: BlockingCalls) {}
+  constructor(private readonly raw: RawSock, private readonly calls: BlockingCalls) {
+    this.named = new ListenCalls(rawListen(raw as unknown as RawAddon), calls);
+  }
 
   socketpair(domain: number, type: number, protocol?: number): [number, number] {
     const got = this.raw.socketpair(int('domain', domain), int('type', type), flags('protocol', protocol));

@@ -1,0 +1,235 @@
+#include "listen.h"
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "errors.h"
+#include "here.h"
+#include "pipe.h"
+#include "wait.h"
+
+namespace ipcemu {
+
+namespace {
+
+// A sockaddr_un for `path`, built in a buffer sized to the path so that no
+// length overflows sun_path. The length handed to the kernel counts the
+// terminating NUL while it fits in a struct sockaddr_un; a path of exactly
+// sizeof(sun_path) bytes goes without it (Linux accepts that:
+// net/unix/af_unix.c: unix_mkname_bsd terminates the copy it made), and a
+// longer one is passed with its real length, so the kernel answers it
+// (unix_validate_addr: EINVAL above sizeof(struct sockaddr_un)).
+class UnixAddress {
+ public:
+  explicit UnixAddress(const std::string& path) {
+    const size_t base = offsetof(struct sockaddr_un, sun_path);
+    bytes_.assign(base + path.size() + 1 < sizeof(struct sockaddr_un) ? sizeof(struct sockaddr_un)
+                                                                       : base + path.size() + 1,
+                  0);
+    sa_family_t family = AF_UNIX;
+    std::memcpy(bytes_.data(), &family, sizeof family);
+    std::memcpy(bytes_.data() + base, path.data(), path.size());
+    length_ = static_cast<socklen_t>(base + path.size() + (base + path.size() < sizeof(struct sockaddr_un) ? 1 : 0));
+  }
+  const struct sockaddr* Get() const { return reinterpret_cast<const struct sockaddr*>(bytes_.data()); }
+  socklen_t Length() const { return length_; }
+
+ private:
+  std::vector<char> bytes_;
+  socklen_t length_;
+};
+
+struct ConnectArgs {
+  int fd;
+  const UnixAddress* address;
+};
+
+// AF_UNIX connect may be entered again after EINTR: unix_stream_connect
+// leaves the socket SS_UNCONNECTED until it succeeds, so a re-entry (a stray
+// signal, a quiesce) is the same call, not EALREADY as on TCP.
+int64_t ConnectOnce(void* context) {
+  auto* a = static_cast<ConnectArgs*>(context);
+  return connect(a->fd, a->address->Get(), a->address->Length()) == 0 ? 0 : -errno;
+}
+
+struct AcceptArgs {
+  int fd;
+  int flags;
+};
+
+int64_t AcceptOnce(void* context) {
+  auto* a = static_cast<AcceptArgs*>(context);
+  int r = accept4(a->fd, nullptr, nullptr, a->flags);
+  return r >= 0 ? r : -errno;
+}
+
+// Both sleep in unix_wait_for_peer / skb_recv_datagram and answer
+// sock_intr_errno(timeo): -ERESTARTSYS without SO_SNDTIMEO/SO_RCVTIMEO, so
+// a handler with SA_RESTART restarts them.
+class ConnectCall : public Call {
+ public:
+  ConnectCall(int fd, const std::string& path) : fd_(fd), address_(path) {}
+  int64_t Run() override {
+    ConnectArgs args{fd_, &address_};
+    return ConnectOnce(&args);
+  }
+  bool Restartable() const override { return true; }
+  napi_status Settle(napi_env env, napi_value settle) override {
+    return SettleCall(env, settle, handle, result, nullptr, 0);
+  }
+
+ private:
+  int fd_;
+  UnixAddress address_;
+};
+
+class AcceptCall : public Call {
+ public:
+  AcceptCall(int fd, int flags) : args_{fd, flags} {}
+  int64_t Run() override { return AcceptOnce(&args_); }
+  bool Restartable() const override { return true; }
+  napi_status Settle(napi_env env, napi_value settle) override {
+    return SettleCall(env, settle, handle, result, nullptr, 0);
+  }
+
+ private:
+  AcceptArgs args_;
+};
+
+// socket(domain, type, protocol) → fd or -errno
+napi_value Socket(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t domain, type, protocol;
+  if (!ArgInt(env, a.argv[0], "domain", &domain) || !ArgInt(env, a.argv[1], "type", &type) ||
+      !ArgInt(env, a.argv[2], "protocol", &protocol)) {
+    return nullptr;
+  }
+  int fd = socket(domain, type, protocol);
+  return Result(env, fd >= 0 ? fd : -errno);
+}
+
+bool FdPath(napi_env env, FdArgs& a, int32_t* fd, std::string* path) {
+  return ArgInt(env, a.argv[0], "fd", fd) && ArgPath(env, a.argv[1], path);
+}
+
+// bind(fd, path) → 0 or -errno
+napi_value Bind(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  std::string path;
+  if (!FdPath(env, a, &fd, &path)) return nullptr;
+  UnixAddress address(path);
+  return Result(env, bind(fd, address.Get(), address.Length()) == 0 ? 0 : -errno);
+}
+
+// listen(fd, backlog) → 0 or -errno
+napi_value Listen(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd, backlog;
+  if (!ArgInt(env, a.argv[0], "fd", &fd) || !ArgInt(env, a.argv[1], "backlog", &backlog)) return nullptr;
+  return Result(env, listen(fd, backlog) == 0 ? 0 : -errno);
+}
+
+// connect(fd, path) → 0 or -errno, on this thread: only where it cannot sleep (O_NONBLOCK).
+napi_value Connect(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  std::string path;
+  if (!FdPath(env, a, &fd, &path)) return nullptr;
+  UnixAddress address(path);
+  ConnectArgs args{fd, &address};
+  return Result(env, ConnectOnce(&args));
+}
+
+// connectStart(fd, path) → a handle; settle(handle, 0 or -errno) later.
+napi_value ConnectStart(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  std::string path;
+  if (!FdPath(env, a, &fd, &path) || !ReadyForCall(env, a.state)) return nullptr;
+  return StartedCall(env, a.state->pool.Start(std::make_unique<ConnectCall>(fd, path)));
+}
+
+// connectHere(fd, path) → 0 or -errno; sleeps on this thread.
+napi_value ConnectHere(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  std::string path;
+  if (!FdPath(env, a, &fd, &path)) return nullptr;
+  UnixAddress address(path);
+  ConnectArgs args{fd, &address};
+  return Result(env, RunHere(ConnectOnce, &args, true));
+}
+
+bool FdFlags(napi_env env, FdArgs& a, AcceptArgs* out) {
+  int32_t fd, flags;
+  if (!ArgInt(env, a.argv[0], "fd", &fd) || !ArgInt(env, a.argv[1], "flags", &flags)) return false;
+  *out = AcceptArgs{fd, flags};
+  return true;
+}
+
+// accept4(fd, flags) → fd or -errno, on this thread: only where it cannot sleep.
+napi_value Accept4(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  AcceptArgs args;
+  if (!FdFlags(env, a, &args)) return nullptr;
+  return Result(env, AcceptOnce(&args));
+}
+
+// accept4Start(fd, flags) → a handle; settle(handle, fd or -errno) later.
+napi_value Accept4Start(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  AcceptArgs args;
+  if (!FdFlags(env, a, &args) || !ReadyForCall(env, a.state)) return nullptr;
+  return StartedCall(env, a.state->pool.Start(std::make_unique<AcceptCall>(args.fd, args.flags)));
+}
+
+// accept4Here(fd, flags) → fd or -errno; sleeps on this thread.
+napi_value Accept4Here(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  AcceptArgs args;
+  if (!FdFlags(env, a, &args)) return nullptr;
+  return Result(env, RunHere(AcceptOnce, &args, true));
+}
+
+// acceptConn(fd, out: Float64Array(1)) → 0 or -errno; out[0] = SO_ACCEPTCONN
+// (1: listening). EBADF / ENOTSOCK as accept4 would answer them.
+napi_value AcceptConn(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  double* out;
+  if (!ArgInt(env, a.argv[0], "fd", &fd) || !ArgDoubles(env, a.argv[1], "out", 1, &out)) return nullptr;
+  int value = 0;
+  socklen_t length = sizeof value;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &length) != 0) return Result(env, -errno);
+  out[0] = value;
+  return Result(env, 0);
+}
+
+}  // namespace
+
+napi_status DefineListen(napi_env env, napi_value exports, AddonState* state) {
+  const napi_property_descriptor functions[] = {
+      {"socket", nullptr, Socket, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"bind", nullptr, Bind, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"listen", nullptr, Listen, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"connect", nullptr, Connect, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"connectStart", nullptr, ConnectStart, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"connectHere", nullptr, ConnectHere, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"accept4", nullptr, Accept4, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"accept4Start", nullptr, Accept4Start, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"accept4Here", nullptr, Accept4Here, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"acceptConn", nullptr, AcceptConn, nullptr, nullptr, nullptr, napi_enumerable, state},
+  };
+  return napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+}
+
+}  // namespace ipcemu

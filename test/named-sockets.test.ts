@@ -1,0 +1,76 @@
+/**
+ * Named AF_UNIX stream sockets, one body on every backend: bind, listen,
+ * connect, accept, the backlog (listen(fd, 0) queues one connection:
+ * unix_recvq_full() is "more than backlog"), and the errors in Linux's order.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AF_UNIX, POLLIN, SOCK_NONBLOCK, SOCK_STREAM } from '../host/constants.js';
+import { BACKENDS } from './backends.js';
+import { rejectsWith, throwsWith } from './errors.js';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const str = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
+  it.skipIf(backend.unavailable !== undefined)('bind, listen, connect and accept; backlog 0 queues one; the name can go while the sockets stay', async () => {
+    const p = await backend.process();
+    const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
+    const fds: number[] = [];
+    const sock = (type = SOCK_STREAM): number => {
+      const fd = p.socket(AF_UNIX, type);
+      fds.push(fd);
+      return fd;
+    };
+    try {
+      const path = join(dir, 'listener');
+      const l = sock();
+      throwsWith(() => p.listen(l, 0), 'EINVAL'); // not bound
+      p.bind(l, path);
+      const umask = backend.name === 'native' ? process.umask() : 0o022;
+      expect(p.stat(path)).toEqual({ type: 'socket', mode: 0o777 & ~umask });
+      throwsWith(() => p.bind(l, join(dir, 'other')), 'EINVAL'); // already bound
+      throwsWith(() => p.bind(sock(), path), 'EADDRINUSE');
+      const early = sock();
+      await rejectsWith(p.connect(early, path), 'ECONNREFUSED'); // bound, nobody listens
+      await rejectsWith(p.accept(l), 'EINVAL'); // not listening
+
+      p.listen(l, 0);
+      const c1 = sock();
+      await p.connect(c1, path);
+      const c2 = sock(SOCK_STREAM | SOCK_NONBLOCK);
+      await rejectsWith(p.connect(c2, path), 'EAGAIN'); // the queue holds one already
+      expect(await p.poll(l, POLLIN, 0)).toBe(POLLIN);
+      const s1 = await p.accept(l);
+      fds.push(s1);
+      expect(await p.poll(l, POLLIN, 0)).toBe(0);
+      // the queue has room again: now a connected socket hears EISCONN (a full queue would make it sleep first)
+      await rejectsWith(p.connect(c1, path), 'EISCONN');
+      // the accepted socket is the client's peer, both ways
+      expect(await p.send(c1, text('ping'))).toBe(4);
+      expect(str((await p.recv(s1, 16)).data)).toBe('ping');
+      expect(await p.send(s1, text('pong'))).toBe(4);
+      expect(str((await p.recv(c1, 16)).data)).toBe('pong');
+      p.close(fds.splice(fds.indexOf(s1), 1)[0]!);
+      expect((await p.recv(c1, 16)).data.length).toBe(0); // end of file
+
+      // an accept sleeps until a connect comes
+      const accepting = p.accept(l);
+      const c3 = sock();
+      await p.connect(c3, path);
+      const s3 = await accepting;
+      fds.push(s3);
+      // the name goes, the connection stays; a new connect finds nothing
+      p.unlink(path);
+      expect(await p.send(c3, text('still'))).toBe(5);
+      expect(str((await p.recv(s3, 16)).data)).toBe('still');
+      await rejectsWith(p.connect(early, path), 'ENOENT');
+    } finally {
+      for (const fd of fds) p.close(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
