@@ -15,7 +15,7 @@ import { fuzz, type DivergenceReport, type FuzzReport } from './run.js';
 import { scenarioText } from './scenario-out.js';
 import { defaultActors, FUZZ_KINDS, type FuzzActor, type FuzzKind } from './trace.js';
 
-export const FUZZ_HELP = `usage: ipcemu fuzz [--ops N] [--seed S] [--actors K] [--json] [--out FILE] [--self-check] [--kinds msg,sem,pipe,socket]
+export const FUZZ_HELP = `usage: ipcemu fuzz [--ops N] [--seed S] [--actors K] [--json] [--out FILE] [--self-check] [--kinds msg,sem,pipe,socket] [--forks]
 
 Runs N random message-queue and semaphore operations (msgget, msgsnd, msgrcv,
 msgctl, semget, semop, semctl) by K
@@ -28,6 +28,7 @@ conformance scenario with the kernel's answers as its expectations.
   --seed S       the seed, 0..${MAX_SEED} (default: a random one, printed)
   --actors K     actors, 1..26 (default 4: root, uid 1000, uid 1001, root)
   --kinds LIST   object kinds to mix, from msg,sem,pipe,socket (default msg,sem)
+  --forks        with pipe or socket: fork actors that hold ends and exit the children
   --json         print one JSON report (the closing line goes to stderr)
   --out FILE     write the scenario there (a second one to FILE.2.json, ...)
   --self-check   compare the emulator with a second emulator instead (needs
@@ -54,6 +55,7 @@ interface Options {
   json: boolean;
   out?: string;
   selfCheck: boolean;
+  forks?: boolean;
   settleMs: number;
   episode: number;
   kinds?: FuzzKind[];
@@ -79,6 +81,7 @@ function parse(argv: readonly string[]): Options {
     if (flag === '--help' || flag === '-h') o.help = true;
     else if (flag === '--json') o.json = true;
     else if (flag === '--self-check') o.selfCheck = true;
+    else if (flag === '--forks') o.forks = true;
     else if (flag === '--ops') o.ops = int(1, 100_000_000);
     else if (flag === '--seed') o.seed = int(0, MAX_SEED);
     else if (flag === '--actors') o.actors = int(1, 26);
@@ -160,7 +163,7 @@ export async function fuzzMain(argv: string[], io: CommandIO = stdio): Promise<n
     }
     reference = native;
   }
-  const command = `ipcemu fuzz --seed ${seed} --ops ${o.ops} --actors ${o.actors}${o.episode !== DEFAULT_EPISODE ? ` --episode ${o.episode}` : ''}${o.kinds !== undefined ? ` --kinds ${o.kinds.join(',')}` : ''}${o.selfCheck ? ' --self-check' : ''}`;
+  const command = `ipcemu fuzz --seed ${seed} --ops ${o.ops} --actors ${o.actors}${o.episode !== DEFAULT_EPISODE ? ` --episode ${o.episode}` : ''}${o.kinds !== undefined ? ` --kinds ${o.kinds.join(',')}` : ''}${o.forks === true ? ' --forks' : ''}${o.selfCheck ? ' --self-check' : ''}`;
   say(`# ${command}: ${subject.label} against ${reference.label}${o.selfCheck ? '' : ` (Linux ${release()})`}; actors ${actors.map(describeActor).join(', ')}`);
 
   let written = 0;
@@ -187,7 +190,7 @@ export async function fuzzMain(argv: string[], io: CommandIO = stdio): Promise<n
     // MSG_COPY only where the kernel has it (CONFIG_CHECKPOINT_RESTORE): the emulator models one profile
     const msgCopy = (await reference.probe?.('msg_copy')) !== false;
     report = await fuzz({ subject, reference }, {
-      seed, ops: o.ops, actors, episode: o.episode, limits, msgCopy, settleMs: o.settleMs, command, ...(o.kinds !== undefined && { kinds: o.kinds }),
+      seed, ops: o.ops, actors, episode: o.episode, limits, msgCopy, settleMs: o.settleMs, command, ...(o.kinds !== undefined && { kinds: o.kinds }), ...(o.forks === true && { forks: true }),
     }, { onDivergence, onMinimized });
   } catch (e) {
     io.err(`ipcemu fuzz: ${e instanceof LaneFailure ? '' : 'the run failed: '}${e instanceof Error ? e.message : String(e)}`);

@@ -26,14 +26,16 @@
  */
 
 import type { Rng } from './prng.js';
-import { pairNames, type FuzzStep } from './trace.js';
+import { forkName, pairNames, type FuzzStep } from './trace.js';
 
 type PairKind = 'pipe' | 'SOCK_STREAM' | 'SOCK_DGRAM' | 'SOCK_SEQPACKET';
 
 interface End {
   /** The name its descriptor is bound to ("r5"). */
   sym: string;
-  open: boolean;
+  /** The actors whose tables hold it (the maker, and the children forked since, until each closes it). */
+  open: Set<string>;
+  /** O_NONBLOCK of its open file description, which forked copies share. */
   nonblock: boolean;
   /** What waits unread toward this end: one entry per write or send that went in (bytes). */
   queue: number[];
@@ -42,13 +44,13 @@ interface End {
 interface FdPair {
   n: number;
   kind: PairKind;
-  owner: string;
   /** pipe: [read end, write end]; socketpair: the two sockets. */
   ends: [End, End];
 }
 
 /** A call asleep on a pair: what its answer will change once it ends. */
 interface Sleeper {
+  by: string;
   pair: FdPair;
   end: 0 | 1;
   op: string;
@@ -67,6 +69,8 @@ const BAD_FDS = [-1, 1 << 20];
 export interface FdGeneratorOptions {
   pipes: boolean;
   sockets: boolean;
+  /** Fork holders of ends and exit the children. */
+  forks: boolean;
   /** Random bytes of a size, as the message generator makes them. */
   data(size: number): Uint8Array;
 }
@@ -74,16 +78,21 @@ export interface FdGeneratorOptions {
 export class FdGenerator {
   private readonly pairs: FdPair[] = [];
   private readonly sleepers = new Map<number, Sleeper>();
-  /** Closed ends whose names still surely name no descriptor (none made since). */
+  /** "actor:name" of closed ends whose names still surely name no descriptor of that actor (none made since). */
   private stale: string[] = [];
+  /** Forked actors alive. */
+  private readonly children: string[] = [];
+  /** The actor the step being made runs as. */
+  private by = '';
 
   constructor(private readonly rng: Rng, private readonly opts: FdGeneratorOptions) {}
 
   /** Weights of the choices this generator adds to the generator's draw. */
   weights(canBlock: boolean): Array<readonly [string, number]> {
-    const live = this.pairs.filter((p) => p.ends.some((e) => e.open));
+    const live = this.pairs.filter((p) => p.ends.some((e) => e.open.size > 0));
     const room = live.length < 4 ? 1 : 0;
     const some = live.length > 0 ? 1 : 0;
+    const idle = this.children.filter((c) => !this.sleeping(c));
     return [
       ['pipe', this.opts.pipes ? (live.length === 0 ? 30 : 6 * room) : 0],
       ['socketpair', this.opts.sockets ? (live.length === 0 ? 30 : 6 * room) : 0],
@@ -93,6 +102,8 @@ export class FdGenerator {
       ['fd-close', some * 4],
       ['fd-bad', some * 1.5],
       ['fd-sleep', some * (canBlock ? 6 : 0)],
+      ['fd-fork', this.opts.forks && this.children.length < 2 ? some * 2 : 0],
+      ['fd-exit', idle.length > 0 ? 1.5 : 0],
     ];
   }
 
@@ -111,12 +122,23 @@ export class FdGenerator {
       }
       case 'fd-bad':
         return this.badCall(n, actor);
+      case 'fd-fork': {
+        // a holder of some end forks: the child gets a copy of its table
+        const holders = [...new Set(this.pairs.flatMap((p) => p.ends.flatMap((e) => [...e.open])))];
+        return { kind: 'fork', n, by: r.pick(holders), child: forkName(n) };
+      }
+      case 'fd-exit':
+        return { kind: 'exit', n, by: r.pick(this.children.filter((c) => !this.sleeping(c))) };
       default: {
-        const pair = r.pick(this.pairs.filter((p) => p.ends.some((e) => e.open)));
+        const pair = r.pick(this.pairs.filter((p) => p.ends.some((e) => e.open.size > 0)));
+        this.by = r.pick([...new Set(pair.ends.flatMap((e) => [...e.open]))]);
         const sleeper = [...this.sleepers.values()].find((s) => s.pair === pair);
         const busy = sleeper !== undefined;
         // beside a sleeper only what cannot sleep too: the call that wakes it, or one on an O_NONBLOCK end
-        if (choice === 'fd-write' && sleeper !== undefined && (sleeper.op === 'write' || sleeper.op === 'send')) return this.readCall(n, pair, false);
+        if (choice === 'fd-write' && sleeper !== undefined && (sleeper.op === 'write' || sleeper.op === 'send')) {
+          // a read from the end the sleeping write fills: that end holds bytes, so it cannot sleep
+          return this.readCall(n, pair, false, pair.kind === 'pipe' ? 0 : sleeper.end === 0 ? 1 : 0);
+        }
         if (choice === 'fd-read' && sleeper !== undefined && (sleeper.op === 'read' || sleeper.op === 'recv')) return this.writeCall(n, pair, false, sleeper.end);
         if (choice === 'fd-write') return this.writeCall(n, pair, canBlock && !busy);
         if (choice === 'fd-read') return this.readCall(n, pair, canBlock && !busy);
@@ -134,6 +156,19 @@ export class FdGenerator {
       this.sleepers.delete(m);
       if (s !== undefined && values.has(m)) this.apply(s.pair, s.end, s.op, s.flags, values.get(m));
     }
+    if (step.kind === 'fork') {
+      // the child holds what its parent holds, closed names included
+      for (const p of this.pairs) for (const e of p.ends) if (e.open.has(step.by)) e.open.add(step.child);
+      this.children.push(step.child);
+      this.stale = [];
+      return;
+    }
+    if (step.kind === 'exit') {
+      for (const p of this.pairs) for (const e of p.ends) e.open.delete(step.by);
+      const i = this.children.indexOf(step.by);
+      if (i >= 0) this.children.splice(i, 1); // a closing exit took it out already
+      return;
+    }
     if (step.kind !== 'call' || own === undefined) return;
     if (step.op === 'pipe' || step.op === 'socketpair') {
       if (own.ok !== true) return;
@@ -141,8 +176,8 @@ export class FdGenerator {
       const flags = String(step.args[step.op === 'pipe' ? 0 : 1] ?? '');
       const nb = flags.includes('NONBLOCK');
       const kind = step.op === 'pipe' ? 'pipe' : (flags.split('|')[0] as PairKind);
-      const end = (sym: string): End => ({ sym, open: true, nonblock: nb, queue: [] });
-      this.pairs.push({ n: step.n, kind, owner: step.by, ends: [end(a), end(b)] });
+      const end = (sym: string): End => ({ sym, open: new Set([step.by]), nonblock: nb, queue: [] });
+      this.pairs.push({ n: step.n, kind, ends: [end(a), end(b)] });
       this.stale = [];
       return;
     }
@@ -152,13 +187,13 @@ export class FdGenerator {
     const e = pair.ends[end];
     const flags = step.op === 'send' || step.op === 'recv' ? String(step.args[2] ?? '') : '';
     if (own.pending) {
-      this.sleepers.set(step.n, { pair, end, op: step.op, flags });
+      this.sleepers.set(step.n, { by: step.by, pair, end, op: step.op, flags });
       return;
     }
     if (own.ok !== true) return;
     if (step.op === 'close') {
-      e.open = false;
-      this.stale.push(e.sym);
+      e.open.delete(step.by);
+      this.stale.push(`${step.by}:${e.sym}`);
     } else if (step.op === 'fcntl' && step.args[1] === 'F_SETFL') {
       e.nonblock = String(step.args[2]).includes('O_NONBLOCK');
     } else {
@@ -166,9 +201,10 @@ export class FdGenerator {
     }
   }
 
-  /** Steps still needed to end the episode: interrupts, then closes. */
+  /** Steps still needed to end the episode: interrupts, exits, then closes. */
   closingCount(): number {
-    return this.sleepers.size + this.pairs.reduce((k, p) => k + p.ends.filter((e) => e.open).length, 0);
+    const live = (e: End): number => [...e.open].filter((a) => !this.children.includes(a)).length;
+    return this.sleepers.size + this.children.length + this.pairs.reduce((k, p) => k + live(p.ends[0]) + live(p.ends[1]), 0);
   }
 
   /** The next closing step: interrupt what sleeps, then close every end (write ends and sockets first). */
@@ -178,12 +214,20 @@ export class FdGenerator {
       this.sleepers.delete(m);
       if (asleep(m)) return { kind: 'interrupt', n, target: m };
     }
+    // a forked child leaves by exiting, which closes its descriptors
+    const child = this.children[0];
+    if (child !== undefined) {
+      this.children.shift();
+      for (const p of this.pairs) for (const e of p.ends) e.open.delete(child);
+      return { kind: 'exit', n, by: child };
+    }
     for (const p of this.pairs) {
       for (const i of p.kind === 'pipe' ? [1, 0] : [0, 1]) {
         const e = p.ends[i]!;
-        if (!e.open) continue;
-        e.open = false;
-        return { kind: 'call', n, by: p.owner, op: 'close', args: ['$' + e.sym] };
+        const by = e.open.values().next().value;
+        if (by === undefined) continue;
+        e.open.delete(by);
+        return { kind: 'call', n, by, op: 'close', args: ['$' + e.sym] };
       }
     }
     return undefined;
@@ -234,12 +278,17 @@ export class FdGenerator {
     return e.queue.reduce((a, b) => a + b, 0);
   }
 
-  /** A descriptor of the pair to name: mostly an open end, sometimes a closed one that names nothing. */
+  /** Whether an actor has a call asleep. */
+  private sleeping(actor: string): boolean {
+    return [...this.sleepers.values()].some((s) => s.by === actor);
+  }
+
+  /** A descriptor of the pair for this.by to name: mostly an end it holds, sometimes one it closed (EBADF). */
   private fd(pair: FdPair, prefer: 0 | 1): string {
     const r = this.rng;
     const e = pair.ends[r.chance(0.9) ? prefer : prefer === 0 ? 1 : 0];
-    if (e.open || this.stale.includes(e.sym)) return '$' + e.sym;
-    const open = pair.ends.find((x) => x.open)!;
+    if (e.open.has(this.by) || this.stale.includes(`${this.by}:${e.sym}`)) return '$' + e.sym;
+    const open = pair.ends.find((x) => x.open.has(this.by))!;
     return '$' + open.sym;
   }
 
@@ -253,8 +302,12 @@ export class FdGenerator {
     let size: number;
     if (pair.kind === 'pipe') {
       size = r.pick(PIPE_SIZES);
-      // a blocking write into a pipe whose content is not known exactly may sleep: small ones only, unless it may
-      if (!mayBlock && size > 4096) size = r.pick([1, 7, 100, 2047, 2049, 4096]);
+      // A blocking write may sleep where the pipe's pages are full (the page layout is not tracked):
+      // only where a call may sleep now, or to wake a sleeping reader (its pipe is empty: small ones).
+      if (!mayBlock && !pair.ends[1].nonblock) {
+        if (wake === undefined) return this.ctlCall(n, pair);
+        size = r.pick([1, 7, 100, 2047, 2049, 4096]);
+      }
     } else {
       const room = Math.min(SOCKET_BYTES - this.queued(toward), toward.queue.length >= SOCKET_SENDS ? 0 : SOCKET_BYTES);
       if (room <= 0) return this.readCall(n, pair, mayBlock);
@@ -263,29 +316,32 @@ export class FdGenerator {
     const data = this.opts.data(size);
     if (pair.kind !== 'pipe' && r.chance(0.6)) {
       const flags = r.weighted<string>([['', 50], ['MSG_DONTWAIT', 40], ['MSG_NOSIGNAL', 10]]);
-      return { kind: 'call', n, by: pair.owner, op: 'send', args: flags === '' ? [fd, data] : [fd, data, flags] };
+      return { kind: 'call', n, by: this.by, op: 'send', args: flags === '' ? [fd, data] : [fd, data, flags] };
     }
-    return { kind: 'call', n, by: pair.owner, op: 'write', args: [fd, data] };
+    return { kind: 'call', n, by: this.by, op: 'write', args: [fd, data] };
   }
 
-  private readCall(n: number, pair: FdPair, mayBlock: boolean): FuzzStep {
+  /** A read or recv; `full`: the end a sleeping write fills (a read there cannot sleep). */
+  private readCall(n: number, pair: FdPair, mayBlock: boolean, full?: 0 | 1): FuzzStep {
     const r = this.rng;
-    const side: 0 | 1 = pair.kind === 'pipe' ? 0 : r.chance(0.5) ? 0 : 1;
+    const side: 0 | 1 = full ?? (pair.kind === 'pipe' ? 0 : r.chance(0.5) ? 0 : 1);
     const fd = this.fd(pair, side);
     const at = this.endOf(fd)!;
     const e = pair.ends[at.end];
     const count = r.pick(READ_COUNTS);
-    // an empty end that may sleep sleeps: only while nothing else sleeps on the pair
-    const wouldSleep = !e.nonblock && this.queued(e) === 0 && e.queue.length === 0;
+    // A blocking read may sleep unless it reads where a sleeping write fills: only where a call may
+    // sleep now (two sleepers on one pair race when one event wakes both). The queues are an
+    // estimate, so where no call may sleep a blocking end is not read at all.
+    const wouldSleep = !e.nonblock && at.end !== full && (!mayBlock || e.queue.length === 0);
     if (pair.kind !== 'pipe' && r.chance(0.6)) {
       const flags = r.weighted<string>([
         ['', wouldSleep && !mayBlock ? 0 : 25], ['MSG_DONTWAIT', 30], ['MSG_PEEK|MSG_DONTWAIT', 15],
         ['MSG_TRUNC|MSG_DONTWAIT', 12], ['MSG_PEEK|MSG_TRUNC|MSG_DONTWAIT', 5], ['MSG_WAITALL|MSG_DONTWAIT', 5],
       ]);
-      return { kind: 'call', n, by: pair.owner, op: 'recv', args: flags === '' ? [fd, count] : [fd, count, flags] };
+      return { kind: 'call', n, by: this.by, op: 'recv', args: flags === '' ? [fd, count] : [fd, count, flags] };
     }
     if (wouldSleep && !mayBlock) return this.ctlCall(n, pair);
-    return { kind: 'call', n, by: pair.owner, op: 'read', args: [fd, count] };
+    return { kind: 'call', n, by: this.by, op: 'read', args: [fd, count] };
   }
 
   /** A call that sleeps now (the pair is idle): a read of an empty end, or a pipe write that cannot fit. */
@@ -293,26 +349,26 @@ export class FdGenerator {
     const r = this.rng;
     if (pair.kind === 'pipe') {
       const w = pair.ends[1];
-      if (w.open && !w.nonblock && r.chance(0.5)) {
-        return { kind: 'call', n, by: pair.owner, op: 'write', args: ['$' + w.sym, this.opts.data(r.pick([65536, 65537, 69632, 131072, 4096]))] };
+      if (w.open.has(this.by) && !w.nonblock && r.chance(0.5)) {
+        return { kind: 'call', n, by: this.by, op: 'write', args: ['$' + w.sym, this.opts.data(r.pick([65536, 65537, 69632, 131072, 4096]))] };
       }
-      return { kind: 'call', n, by: pair.owner, op: 'read', args: [this.fd(pair, 0), r.pick(READ_COUNTS.filter((c) => c > 0))] };
+      return { kind: 'call', n, by: this.by, op: 'read', args: [this.fd(pair, 0), r.pick(READ_COUNTS.filter((c) => c > 0))] };
     }
     const fd = this.fd(pair, r.chance(0.5) ? 0 : 1);
     const flags = r.weighted<string>([['', 60], ['MSG_PEEK', 10], ['MSG_TRUNC', 10], ['MSG_WAITALL', 20]]);
     const count = r.pick([1, 7, 100, 4096]);
-    return { kind: 'call', n, by: pair.owner, op: 'recv', args: flags === '' ? [fd, count] : [fd, count, flags] };
+    return { kind: 'call', n, by: this.by, op: 'recv', args: flags === '' ? [fd, count] : [fd, count, flags] };
   }
 
   private closeCall(n: number, pair: FdPair): FuzzStep {
-    const open = pair.ends.filter((e) => e.open);
-    return { kind: 'call', n, by: pair.owner, op: 'close', args: ['$' + this.rng.pick(open).sym] };
+    const open = pair.ends.filter((e) => e.open.has(this.by));
+    return { kind: 'call', n, by: this.by, op: 'close', args: ['$' + this.rng.pick(open).sym] };
   }
 
   private ctlCall(n: number, pair: FdPair): FuzzStep {
     const r = this.rng;
     const fd = this.fd(pair, r.chance(0.5) ? 0 : 1);
-    const by = pair.owner;
+    const by = this.by;
     const which = r.weighted<string>([
       ['getfl', 10], ['setfl', 14], ['getsz', 6], ['setsz', pair.kind === 'pipe' ? 10 : 2], ['fionread', 16], ['poll', 16],
       ['shutdown', pair.kind === 'pipe' ? 1 : 10], ['getsockopt', pair.kind === 'pipe' ? 1 : 4],

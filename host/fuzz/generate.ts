@@ -67,6 +67,11 @@ export interface GeneratorOptions {
   maxQueues?: number;
   /** Generate MSG_COPY receives (default true; false where the kernel lacks CONFIG_CHECKPOINT_RESTORE). */
   msgCopy?: boolean;
+  /**
+   * Fork actors that hold pipe or socket ends, use the ends from both, and
+   * exit the children (default false).
+   */
+  forks?: boolean;
   /** The object kinds to generate (default both). */
   kinds?: readonly FuzzKind[];
 }
@@ -121,7 +126,7 @@ export class Generator {
     if (this.kinds.size === 0) throw new RangeError('the generator needs at least one kind');
     const pipes = this.kinds.has('pipe');
     const sockets = this.kinds.has('socket');
-    this.fd = pipes || sockets ? new FdGenerator(rng, { pipes, sockets, data: (n) => this.data(n) }) : undefined;
+    this.fd = pipes || sockets ? new FdGenerator(rng, { pipes, sockets, forks: opts.forks === true, data: (n) => this.data(n) }) : undefined;
   }
 
   /** The next step, or undefined once the episode has closed. */

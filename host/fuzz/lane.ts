@@ -49,7 +49,7 @@ export interface LaneKind {
    * `pending` ended; the kind may keep the driver. `made` is how many calls
    * the run made.
    */
-  release(driver: Driver, ids: readonly CreatedId[], pending: readonly CallHandle[], made: number): Promise<void>;
+  release(driver: Driver, ids: readonly CreatedId[], pending: readonly CallHandle[], made: number, forked?: boolean): Promise<void>;
   /** Threads of a process where the backend runs real ones (native), to map a thread id to its actor. */
   threadsOf?(pid: number): readonly number[];
   /** Answers a `requires` word the backend finds out for itself (Driver.probe: `msg_copy`). */
@@ -102,6 +102,10 @@ export class LaneRun implements NormContext {
   /** "msg:5" / "sem:5" → symbol. */
   private readonly symbols = new Map<string, string>();
   private readonly calls = new Map<number, LaneCall>();
+  /** Whether a fork step ran: the actors are then no longer the cast a kept driver was started with. */
+  forked = false;
+  /** Actors an exit step ended. */
+  private readonly exited = new Set<string>();
   /** Descriptor number → the name of the newest pipe or socketpair end that got it. */
   private readonly fdSymbols = new Map<number, string>();
   private readonly tids = new Map<number, string>();
@@ -111,7 +115,7 @@ export class LaneRun implements NormContext {
   constructor(
     readonly kind: LaneKind,
     readonly driver: Driver,
-    private readonly actors: readonly string[],
+    private readonly actors: string[],
     private readonly options: DriverOptions,
   ) {}
 
@@ -205,6 +209,29 @@ export class LaneRun implements NormContext {
     return c !== undefined && c.handle.outcome === undefined;
   }
 
+  /** A fork step: `child` starts as a fork of `parent` (its descriptors copied), on this backend. */
+  async fork(parent: string, child: string): Promise<void> {
+    try {
+      await this.driver.fork(parent, child);
+    } catch (e) {
+      throw new LaneFailure(`${this.kind.label}: fork of ${parent}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.actors.push(child);
+    this.forked = true;
+    await this.settle();
+  }
+
+  /** An exit step: the actor's descriptors close; its calls still asleep are abandoned (the generator leaves none). */
+  async exit(actor: string): Promise<void> {
+    try {
+      await this.driver.exit(actor);
+    } catch (e) {
+      throw new LaneFailure(`${this.kind.label}: exit of ${actor}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.exited.add(actor);
+    await this.settle();
+  }
+
   async interrupt(n: number, restart = false): Promise<void> {
     const c = this.calls.get(n)!;
     try {
@@ -250,9 +277,9 @@ export class LaneRun implements NormContext {
     return this.calls.size;
   }
 
-  /** Calls still asleep here. */
+  /** Calls still asleep here (not those an exit abandoned). */
   pendingHandles(): CallHandle[] {
-    return [...this.calls.values()].filter((c) => c.handle.outcome === undefined).map((c) => c.handle);
+    return [...this.calls.values()].filter((c) => c.handle.outcome === undefined && !this.exited.has(c.step.by)).map((c) => c.handle);
   }
 }
 
@@ -322,7 +349,7 @@ export async function nativeLane(): Promise<LaneKind | { unavailable: string }> 
       kept = { driver, actors: key, calls: 0 };
       return driver;
     },
-    async release(driver, ids, calls, made) {
+    async release(driver, ids, calls, made, forked = false) {
       const self = openNative().self();
       const failures: string[] = [];
       for (const { kind, id } of ids) {
@@ -338,7 +365,8 @@ export async function nativeLane(): Promise<LaneKind | { unavailable: string }> 
       // as a signal without SA_RESTART ends it
       await Promise.all(calls.filter((c) => c.outcome === undefined && FD_OPS.has(c.op)).map((c) => driver.interrupt(c, false).catch(() => undefined)));
       const ended = await within(Promise.all(calls.map((c) => c.done)), ANSWER_MS);
-      if (failures.length > 0 || !ended || kept?.driver !== driver) {
+      // after a fork the driver holds more actors than its cast (and maybe fewer): start afresh
+      if (failures.length > 0 || !ended || kept?.driver !== driver || forked) {
         // the agents cannot be trusted with the next run: close() kills them and sweeps the key window
         if (kept?.driver === driver) await drop();
         else await driver.close();

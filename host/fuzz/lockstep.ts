@@ -17,7 +17,7 @@ import type { ActorSpec, DriverOptions } from '../conformance/driver.js';
 import type { Observation } from './generate.js';
 import { LaneFailure, LaneRun, UnboundName, type LaneKind } from './lane.js';
 import { compareStates, stepLabel, type CallState } from './normalize.js';
-import { isGet, isPair, pairNames, queueName, type FuzzStep } from './trace.js';
+import { isForked, isGet, isPair, pairNames, queueName, type FuzzStep } from './trace.js';
 
 /** Where steps come from: the generator (fed back what the reference answered) or a fixed list. */
 export interface StepSource {
@@ -129,6 +129,8 @@ export async function runLockstep(source: StepSource, lanes: readonly [LaneRun, 
         throw e;
       }
       await Promise.all(lanes.map((l, i) => l.settleAfter(s.n, mayBlock[i]!)));
+    } else if (s.kind === 'fork' || s.kind === 'exit') {
+      await Promise.all(lanes.map((l) => (s.kind === 'fork' ? l.fork(s.by, s.child) : l.exit(s.by))));
     } else {
       if (!asleep.has(s.target) || !lanes.every((l) => l.asleep(s.target))) {
         return { records, steps: records.length, invalid: `step ${s.n} interrupts step ${s.target}, which is not asleep` };
@@ -177,22 +179,24 @@ export async function runTrace(pair: LanePair, source: StepSource, options: RunO
   const names = Object.keys(options.actors);
   const kinds = [pair.subject, pair.reference] as const;
   const drivers = await Promise.all(kinds.map((k) => k.acquire(options.actors, driverOptions)));
-  const lanes = [new LaneRun(kinds[0], drivers[0]!, names, driverOptions), new LaneRun(kinds[1], drivers[1]!, names, driverOptions)] as const;
+  const lanes = [new LaneRun(kinds[0], drivers[0]!, [...names], driverOptions), new LaneRun(kinds[1], drivers[1]!, [...names], driverOptions)] as const;
   let result: RunResult | undefined;
   try {
     result = await runLockstep(source, lanes);
     return result;
   } finally {
     // both are given back even when one fails; the first failure is the one reported
-    const released = await Promise.allSettled(lanes.map((l) => l.kind.release(l.driver, l.created, l.pendingHandles(), l.made)));
+    const released = await Promise.allSettled(lanes.map((l) => l.kind.release(l.driver, l.created, l.pendingHandles(), l.made, l.forked)));
     const failed = released.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined && result !== undefined) throw failed.reason;
   }
 }
 
-/** The queue symbols a step names, and the call it interrupts: what must come before it in any subsequence. */
-export function needs(step: FuzzStep): { queues: string[]; call?: number } {
+/** The queue symbols a step names, the call it interrupts, the forked actor it runs as: what must come before it in any subsequence. */
+export function needs(step: FuzzStep): { queues: string[]; call?: number; actor?: string } {
   if (step.kind === 'interrupt') return { queues: [], call: step.target };
+  const actor = isForked(step.by) ? step.by : undefined;
+  if (step.kind === 'fork' || step.kind === 'exit') return { queues: [], ...(actor !== undefined && { actor }) };
   const queues: string[] = [];
   const walk = (v: unknown): void => {
     // queues and descriptors alike: "$q5", "$r5" / "$w5" (pipe), "$x5" / "$y5" (socketpair)
@@ -200,7 +204,7 @@ export function needs(step: FuzzStep): { queues: string[]; call?: number } {
     else if (Array.isArray(v)) v.forEach(walk);
   };
   walk(step.args);
-  return { queues };
+  return { queues, ...(actor !== undefined && { actor }) };
 }
 
 /**
@@ -211,12 +215,17 @@ export function needs(step: FuzzStep): { queues: string[]; call?: number } {
 export function runnable(steps: readonly FuzzStep[]): FuzzStep[] {
   const seen = new Set<string>();
   const calls = new Set<number>();
+  /** Forked actors alive at this point of the list. */
+  const actors = new Set<string>();
   const out: FuzzStep[] = [];
   for (const s of steps) {
     const need = needs(s);
     if (need.queues.some((q) => !seen.has(q))) continue;
     if (need.call !== undefined && !calls.has(need.call)) continue;
+    if (need.actor !== undefined && !actors.has(need.actor)) continue;
     out.push(s);
+    if (s.kind === 'fork') actors.add(s.child);
+    if (s.kind === 'exit') actors.delete(s.by);
     if (s.kind === 'call') {
       calls.add(s.n);
       if (isGet(s.op)) seen.add(queueName(s.n));

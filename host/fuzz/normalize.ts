@@ -174,7 +174,7 @@ const COMMAND_NAMES: Readonly<Record<number, string>> = {
 
 /** A step as a short label: "msgrcv", "msgctl IPC_STAT", "msgctl 258", "interrupt". */
 export function stepLabel(step: FuzzStep): string {
-  if (step.kind === 'interrupt') return 'interrupt';
+  if (step.kind === 'interrupt' || step.kind === 'fork' || step.kind === 'exit') return step.kind;
   if (step.op !== 'msgctl' && step.op !== 'semctl') return step.op;
   const cmd = step.op === 'semctl' ? step.args[2] : step.args[1];
   if (step.op === 'semctl') return `semctl ${String(cmd)}`;

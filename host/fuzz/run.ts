@@ -31,6 +31,8 @@ export interface FuzzConfig {
   msgCopy: boolean;
   /** The object kinds to generate (default msg and sem). */
   kinds?: readonly FuzzKind[];
+  /** Fork and exit actors that hold pipe and socket ends (default off). */
+  forks?: boolean;
   settleMs?: number;
   /** The command line that replays this run, for the scenario's refs. */
   command: string;
@@ -116,6 +118,7 @@ export async function fuzz(pair: LanePair, config: FuzzConfig, hooks: FuzzHooks 
       ops: Math.min(config.episode, config.ops - report.operations),
       msgCopy: config.msgCopy,
       ...(config.kinds !== undefined && { kinds: config.kinds }),
+      ...(config.forks === true && { forks: true }),
     });
     const result = await runTrace(pair, generator, runOptions);
     report.fuzzMs += performance.now() - t0;

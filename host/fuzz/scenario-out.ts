@@ -85,7 +85,12 @@ export function scenarioOf(records: readonly StepRecord[], divergence: Divergenc
   for (const rec of records) {
     const s = rec.step;
     const divergent = s.n === divergence.at;
-    if (s.kind === 'interrupt') {
+    if (s.kind === 'fork') {
+      used.add(s.by);
+      steps.push({ by: s.by, fork: s.child });
+    } else if (s.kind === 'exit') {
+      steps.push({ by: s.by, exit: true });
+    } else if (s.kind === 'interrupt') {
       steps.push(s.restart === true ? { interrupt: callName(s.target), restart: true } : { interrupt: callName(s.target) });
     } else {
       used.add(s.by);

@@ -78,7 +78,32 @@ export interface InterruptFuzzStep {
   restart?: boolean;
 }
 
-export type FuzzStep = CallFuzzStep | InterruptFuzzStep;
+/** Actor `by` forks: `child` starts with a copy of its descriptor table (pipe and socket ends). */
+export interface ForkFuzzStep {
+  kind: 'fork';
+  n: number;
+  by: string;
+  child: string;
+}
+
+/** Actor `by` (a forked one: the cast stays) exits: its descriptors close, with the wake-ups that follow. */
+export interface ExitFuzzStep {
+  kind: 'exit';
+  n: number;
+  by: string;
+}
+
+export type FuzzStep = CallFuzzStep | InterruptFuzzStep | ForkFuzzStep | ExitFuzzStep;
+
+/** The name of the actor a fork at step n makes: lower case, so it never meets the cast's names. */
+export function forkName(n: number): string {
+  return `f${n}`;
+}
+
+/** Whether an actor was made by a fork step. */
+export function isForked(actor: string): boolean {
+  return /^f\d+$/.test(actor);
+}
 
 /** An actor of a fuzz run: its scenario spec (no uid: root) and the credentials the generator reasons with. */
 export interface FuzzActor {

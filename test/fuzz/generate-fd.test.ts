@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, type Observation } from '../../host/fuzz/generate.js';
-import { wellFormed } from '../../host/fuzz/lockstep.js';
+import { emuLane } from '../../host/fuzz/lane.js';
+import { runTrace, wellFormed } from '../../host/fuzz/lockstep.js';
 import { Rng } from '../../host/fuzz/prng.js';
-import { defaultActors, fdRef, isPair, pairNames, type FuzzKind, type FuzzStep } from '../../host/fuzz/trace.js';
+import { actorSpecs, defaultActors, fdRef, isForked, isPair, pairNames, type FuzzKind, type FuzzStep } from '../../host/fuzz/trace.js';
 
 const actors = defaultActors(4);
 const limits = { msgmax: 8192, msgmnb: 16384 };
@@ -13,7 +14,7 @@ const limits = { msgmax: 8192, msgmnb: 16384 };
  * so the output depends on the seed alone.
  */
 function generateOffline(seed: number, ops: number, kinds: readonly FuzzKind[]): FuzzStep[] {
-  const g = new Generator(new Rng(seed), { actors, limits, ops, kinds });
+  const g = new Generator(new Rng(seed), { actors, limits, ops, kinds, forks: true });
   const out: FuzzStep[] = [];
   for (let s = g.next(); s !== undefined; s = g.next()) {
     out.push(s);
@@ -21,24 +22,39 @@ function generateOffline(seed: number, ops: number, kinds: readonly FuzzKind[]):
     if (s.kind === 'call' && isPair(s.op)) value = pairNames(s.op, s.n).map((x) => '$' + x);
     if (s.kind === 'call' && (s.op === 'write' || s.op === 'send')) value = (s.args[1] as Uint8Array).length;
     if (s.kind === 'call' && (s.op === 'read' || s.op === 'recv')) value = new Uint8Array(0);
-    const obs: Observation = s.kind === 'call' ? { own: { pending: false, ok: true, value }, ended: [] } : { ended: [s.target] };
+    const obs: Observation = s.kind === 'call' ? { own: { pending: false, ok: true, value }, ended: [] } : { ended: s.kind === 'interrupt' ? [s.target] : [] };
     g.observe(s, obs);
   }
   return out;
 }
 
 describe('the descriptor generator', () => {
-  it('makes pipes and socketpairs and names each end only from the actor that made it', () => {
+  it('makes pipes and socketpairs and names each end only from the actor that made it or a child forked since', () => {
     const steps = generateOffline(3, 600, ['pipe', 'socket']);
     const owner = new Map<number, string>();
+    /** child → its parent */
+    const parent = new Map<string, string>();
+    const alive = new Set<string>();
     const ops = new Set<string>();
+    const ancestors = (a: string): string[] => (parent.has(a) ? [a, ...ancestors(parent.get(a)!)] : [a]);
     for (const s of steps) {
+      if (s.kind === 'fork') {
+        parent.set(s.child, s.by);
+        alive.add(s.child);
+        ops.add('fork');
+      }
+      if (s.kind === 'exit') {
+        expect(alive.delete(s.by)).toBe(true); // only forked children exit, once
+        ops.add('exit');
+      }
       if (s.kind !== 'call') continue;
       ops.add(s.op);
       if (isPair(s.op)) owner.set(s.n, s.by);
       const n = fdRef(s.args[0]);
-      if (n !== undefined) expect(s.by).toBe(owner.get(n));
+      if (n !== undefined) expect(ancestors(s.by)).toContain(owner.get(n));
     }
+    expect([...alive]).toEqual([]); // every child has exited by the end
+    for (const op of ['fork', 'exit']) expect(ops).toContain(op);
     for (const op of ['pipe', 'socketpair', 'read', 'write', 'send', 'recv', 'close', 'fcntl', 'ioctl', 'poll', 'shutdown']) expect(ops).toContain(op);
     expect(wellFormed(steps)).toBe(true);
   });
@@ -72,7 +88,7 @@ describe('the descriptor generator', () => {
     const steps = generateOffline(9, 300, ['pipe', 'socket']);
     const open = new Set<string>();
     for (const s of steps) {
-      if (s.kind !== 'call') continue;
+      if (s.kind !== 'call' || isForked(s.by)) continue; // a forked child's copies close when it exits
       if (isPair(s.op)) for (const x of pairNames(s.op, s.n)) open.add('$' + x);
       if (s.op === 'close') open.delete(s.args[0] as string);
     }
@@ -83,5 +99,25 @@ describe('the descriptor generator', () => {
     const a = JSON.stringify(generateOffline(11, 300, ['pipe', 'socket']), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
     const b = JSON.stringify(generateOffline(11, 300, ['pipe', 'socket']), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
     expect(a).toBe(b);
+  });
+
+  it('runs episodes with forks and exits on the emulator: calls succeed, fail and sleep, and every call ends', async () => {
+    const pair = { subject: emuLane('emu'), reference: emuLane('emu (second kernel)') };
+    const seen = new Set<string>();
+    for (const seed of [1, 2]) {
+      const g = new Generator(new Rng(seed), { actors, limits, ops: 400, kinds: ['pipe', 'socket'], forks: true });
+      const r = await runTrace(pair, g, { actors: actorSpecs(actors) });
+      expect(r.divergence).toBeUndefined();
+      expect(r.invalid).toBeUndefined();
+      for (const rec of r.records) {
+        if (rec.step.kind === 'fork' || rec.step.kind === 'exit') seen.add(rec.step.kind);
+        if (rec.step.kind !== 'call' || rec.own === undefined) continue;
+        const st = rec.own[1];
+        seen.add(`${rec.step.op} ${st === 'pending' ? 'pending' : 'value' in st ? 'ok' : 'errno' in st ? st.errno : 'fault'}`);
+      }
+    }
+    for (const want of ['fork', 'exit', 'pipe ok', 'write ok', 'write EAGAIN', 'write EPIPE', 'read ok', 'read pending', 'recv ok', 'recv EAGAIN', 'close ok', 'fcntl ok']) {
+      expect(seen, want).toContain(want);
+    }
   });
 });

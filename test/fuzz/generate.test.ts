@@ -26,7 +26,7 @@ function generateOffline(seed: number, ops: number, kinds?: readonly FuzzKind[])
     out.push(s);
     const obs: Observation = s.kind === 'call'
       ? { own: { pending: false, ok: true, ...(isGet(s.op) && String(s.args[s.args.length - 1]).includes('IPC_CREAT') && { queue: queueName(s.n) }) }, ended: [] }
-      : { ended: [s.target] };
+      : { ended: s.kind === 'interrupt' ? [s.target] : [] };
     g.observe(s, obs);
   }
   return out;
@@ -89,7 +89,7 @@ describe('Generator', () => {
     const steps = generateOffline(6, 5000, ['sem']);
     const seen = new Set<string>();
     for (const s of steps) {
-      if (s.kind === 'interrupt') continue;
+      if (s.kind !== 'call') continue;
       seen.add(s.op);
       if (s.op === 'semctl') seen.add(String(s.args[2]));
       if (s.op === 'semget') seen.add(`nsems ${String(s.args[1])}`);
@@ -131,7 +131,7 @@ describe('Generator', () => {
     const steps = generateOffline(5, 5000);
     const seen = new Set<string>();
     for (const s of steps) {
-      if (s.kind === 'interrupt') continue;
+      if (s.kind !== 'call') continue;
       seen.add(s.op);
       if (s.op === 'msgctl') seen.add(String(s.args[1]));
       if (s.op === 'msgrcv' || s.op === 'msgsnd') seen.add(`${s.op} ${s.args[3]}`);
