@@ -21,9 +21,9 @@
 import type { CallOptions, Stat } from '../api.js';
 import { F_GETFL, O_NONBLOCK, O_RDWR } from '../constants.js';
 import { ERRNO, IpcError, check } from '../errors.js';
-import { bytes, callOptions, flags, int, size, unsigned32 } from '../validate.js';
+import { bytes, flags, int, size, unsigned32 } from '../validate.js';
 import type { RawAddon } from './addon.js';
-import { type BlockingCalls, isRestart, wouldSleepError } from './wait.js';
+import { type BlockingCalls, blockingOptions, hereOptions, isRestart, wouldSleepError } from './wait.js';
 
 /** PIPE_BUF: pipe writes up to this size are atomic. */
 export const PIPE_BUF = 4096;
@@ -67,20 +67,6 @@ export interface RawFd {
 
 export function rawFd(raw: RawAddon): RawFd {
   return raw as unknown as RawFd;
-}
-
-/** callOptions() plus `ref`, which only the native backend reads. */
-export function blockingOptions(opts: unknown): CallOptions {
-  const options = callOptions(opts);
-  if (options.ref !== undefined && typeof options.ref !== 'boolean') throw new TypeError('options.ref must be a boolean');
-  return options;
-}
-
-/** The options of a *Here call: no timer can fire while its thread sleeps, so `timeout` is refused. */
-export function hereOptions(opts: unknown): CallOptions {
-  const options = blockingOptions(opts);
-  if (options.timeout !== undefined) throw new TypeError('options.timeout cannot be kept by a call that sleeps on the calling thread');
-  return options;
 }
 
 /** A path: a string (one with a NUL byte is the addon's TypeError). */

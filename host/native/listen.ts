@@ -27,8 +27,8 @@ import { F_GETFL, O_NONBLOCK, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../con
 import { ERRNO, IpcError, check } from '../errors.js';
 import { flags, int } from '../validate.js';
 import type { RawAddon } from './addon.js';
-import { blockingOptions, hereOptions, pathArg } from './fd.js';
-import { type BlockingCalls, wouldSleepError } from './wait.js';
+import { pathArg } from './fd.js';
+import { type BlockingCalls, blockingOptions, hereOptions, wouldSleepError } from './wait.js';
 
 const S_IFMT = 0o170000;
 /** accept4's flags: any other bit is EINVAL before anything could sleep (net/socket.c). */

@@ -21,9 +21,9 @@ import {
   IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_INFO, MSG_STAT, MSG_STAT_ANY,
 } from '../constants.js';
 import { ERRNO, IpcError, check } from '../errors.js';
-import { bytes, callOptions, flags, int, mtype as longArg, size, unsigned32 } from '../validate.js';
+import { bytes, flags, int, mtype as longArg, size, unsigned32 } from '../validate.js';
 import { CTL_SLOTS, INFO, IO, receivedMtype, SET, STAT, type RawAddon } from './addon.js';
-import type { BlockingCalls } from './wait.js';
+import { type BlockingCalls, blockingOptions, hereOptions, wouldSleepError } from './wait.js';
 
 /**
  * validate.bytes() with its common case first: a non-empty Uint8Array is
@@ -41,13 +41,6 @@ function typeArg(name: string, value: unknown): MType {
 }
 
 const resolved = Promise.resolve();
-
-/** callOptions() plus `ref`, which only the native backend reads. */
-function blockingOptions(opts: unknown): CallOptions {
-  const options = callOptions(opts);
-  if (options.ref !== undefined && typeof options.ref !== 'boolean') throw new TypeError('options.ref must be a boolean');
-  return options;
-}
 
 export class MsgCalls {
   private readonly ctl = new Float64Array(CTL_SLOTS);
@@ -91,7 +84,7 @@ export class MsgCalls {
     const rc = this.send(id, type, text, flag);
     if (rc === 0) return resolved;
     if (rc !== -ERRNO.EAGAIN || (flag & IPC_NOWAIT) !== 0) return Promise.reject(new IpcError(-rc, 'msgsnd'));
-    const early = wouldSleep(options, 'msgsnd');
+    const early = wouldSleepError(options, 'msgsnd', false);
     if (early !== undefined) return Promise.reject(early);
     return this.calls.run('msgsnd', () => this.raw.msgsndStart(id, type, text, flag), options).then(nothing);
   }
@@ -138,7 +131,7 @@ export class MsgCalls {
       const got = this.raw.msgrcv(id, max, type, flag);
       if (typeof got !== 'number') return Promise.resolve({ mtype: receivedMtype(this.raw), data: got });
       if (got !== -ERRNO.ENOMSG || nowait) return Promise.reject(new IpcError(-got, 'msgrcv'));
-      const early = wouldSleep(options, 'msgrcv');
+      const early = wouldSleepError(options, 'msgrcv', false);
       if (early !== undefined) return Promise.reject(early);
     }
     return this.calls.run('msgrcv', () => this.raw.msgrcvStart(id, max, type, flag), options).then(
@@ -275,20 +268,6 @@ export class MsgCalls {
     if (rc === -ERRNO.EACCES && this.raw.msgctl(id, MSG_STAT_ANY, this.ctl) === id) return;
     throw new IpcError(-rc, 'msgctl');
   }
-}
-
-/** The options of a *Here call: no timer can fire while its thread sleeps, so `timeout` is refused. */
-function hereOptions(opts: unknown): CallOptions {
-  const options = blockingOptions(opts);
-  if (options.timeout !== undefined) throw new TypeError('options.timeout cannot be kept by a call that sleeps on the calling thread');
-  return options;
-}
-
-/** api.ts: an already aborted signal fails a call that would sleep with EINTR; a 0 ms timeout with EAGAIN. */
-function wouldSleep(options: CallOptions, syscall: string): IpcError | undefined {
-  if (options.signal?.aborted) return new IpcError(ERRNO.EINTR, syscall, { cause: options.signal.reason });
-  if (options.timeout === 0) return new IpcError(ERRNO.EAGAIN, syscall);
-  return undefined;
 }
 
 function nothing(): void {}

@@ -33,8 +33,8 @@ import {
   SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL,
 } from '../constants.js';
 import { ERRNO, IpcError, check } from '../errors.js';
-import { callOptions, flags, int, mtype as longArg, unsigned32 } from '../validate.js';
-import type { BlockingCalls } from './wait.js';
+import { flags, int, mtype as longArg, unsigned32 } from '../validate.js';
+import { type BlockingCalls, blockingOptions, hereOptions, wouldSleepError } from './wait.js';
 
 /** A C long given to the addon: a number while it is a safe integer, else a bigint. */
 type Long = number | bigint;
@@ -94,27 +94,6 @@ export function rawSem(raw: object): RawSem {
 
 const resolved = Promise.resolve();
 const NO_TIMEOUT: readonly [null, 0] = [null, 0];
-
-/** callOptions() plus `ref`, which only the native backend reads (as msg.ts checks it). */
-function blockingOptions(opts: unknown): CallOptions {
-  const options = callOptions(opts);
-  if (options.ref !== undefined && typeof options.ref !== 'boolean') throw new TypeError('options.ref must be a boolean');
-  return options;
-}
-
-/** The options of a *Here call: no timer can fire while its thread sleeps, so `timeout` is refused (as msg.ts does). */
-function hereOptions(opts: unknown): CallOptions {
-  const options = blockingOptions(opts);
-  if (options.timeout !== undefined) throw new TypeError('options.timeout cannot be kept by a call that sleeps on the calling thread');
-  return options;
-}
-
-/** api.ts: an already aborted signal fails a call that would sleep with EINTR; a 0 ms `timeout` with EAGAIN. */
-function wouldSleep(options: CallOptions, syscall: string): IpcError | undefined {
-  if (options.signal?.aborted) return new IpcError(ERRNO.EINTR, syscall, { cause: options.signal.reason });
-  if (options.timeout === 0) return new IpcError(ERRNO.EAGAIN, syscall);
-  return undefined;
-}
 
 function longArgument(name: string, value: unknown): Long {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : longArg(name, value);
@@ -292,7 +271,7 @@ export class SemCalls {
     if (rc === 0) return resolved;
     // Every operation has IPC_NOWAIT of its own: the probe was the call itself.
     if (rc !== -ERRNO.EAGAIN || this.nowaitOps === n) return Promise.reject(new IpcError(-rc, syscall));
-    const early = wouldSleep(options, syscall);
+    const early = wouldSleepError(options, syscall, false);
     if (early !== undefined) return Promise.reject(early);
     // run() calls start at once, while this.sops still holds these operations.
     return this.calls.run(syscall, () => this.raw.semopStart(id, this.sops, n, sec, nsec), options).then(nothing);

@@ -18,9 +18,8 @@ import { F_GETFL, MSG_DONTWAIT, MSG_WAITALL, O_NONBLOCK } from '../constants.js'
 import { ERRNO, IpcError, check } from '../errors.js';
 import { bytes, flags, int, size } from '../validate.js';
 import type { RawAddon } from './addon.js';
-import { blockingOptions, hereOptions } from './fd.js';
 import { ListenCalls, rawListen } from './listen.js';
-import { type BlockingCalls, isRestart, wouldSleepError } from './wait.js';
+import { type BlockingCalls, blockingOptions, hereOptions, isRestart, wouldSleepError } from './wait.js';
 
 /** The socket functions of the raw addon (native/sock.cc). Numbers < 0 are -errno. */
 export interface RawSock {

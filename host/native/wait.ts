@@ -22,6 +22,7 @@
  * results not yet settled then are lost, as a C program's would be.
  */
 
+import { callOptions } from '../validate.js';
 import type { CallOptions, MType } from '../api.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { isRawErrno, type RawAddon } from './addon.js';
@@ -57,6 +58,18 @@ const RESUME_RETRY_MS = 10;
  * Whether an abort reason asks for a handler installed with SA_RESTART
  * (api.ts: `controller.abort({ restart: true })`).
  */
+/** The options of a blocking call (validate.ts checks signal, timeout and ref). */
+export function blockingOptions(opts: unknown): CallOptions {
+  return callOptions(opts);
+}
+
+/** The options of a *Here call: no timer can fire while its thread sleeps, so `timeout` is refused. */
+export function hereOptions(opts: unknown): CallOptions {
+  const options = callOptions(opts);
+  if (options.timeout !== undefined) throw new TypeError('options.timeout cannot be kept by a call that sleeps on the calling thread');
+  return options;
+}
+
 export function isRestart(reason: unknown): boolean {
   return typeof reason === 'object' && reason !== null && (reason as { restart?: unknown }).restart === true;
 }
