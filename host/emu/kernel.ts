@@ -741,47 +741,19 @@ export class KernelCore {
   }
 
   pipe2(pid: number, flags: number): number {
-    this.guard();
-    try {
-      const r = this.x.pipe2(pid, flags);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.pipe2(pid, flags));
   }
 
   close(pid: number, fd: number): number {
-    this.guard();
-    try {
-      const r = this.x.fd_close(pid, fd);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.fd_close(pid, fd));
   }
 
   fcntl(pid: number, fd: number, cmd: number, arg: number): number {
-    this.guard();
-    try {
-      const r = this.x.fd_fcntl(pid, fd, cmd, arg);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.fd_fcntl(pid, fd, cmd, arg));
   }
 
   ioctl(pid: number, fd: number, request: number): number {
-    this.guard();
-    try {
-      const r = this.x.fd_ioctl(pid, fd, request);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.fd_ioctl(pid, fd, request));
   }
 
   /** read into the staging buffer: bytes (read them with staged()), -errno or PENDING. */
@@ -900,14 +872,7 @@ export class KernelCore {
   }
 
   poll(pid: number, fd: number, events: number, wait: number): number {
-    this.guard();
-    try {
-      const r = this.x.fd_poll(pid, fd, events, wait);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.fd_poll(pid, fd, events, wait));
   }
 
   /** Stages a path's bytes (the core reads them from the staging buffer) and runs `call` with their length. */
@@ -979,7 +944,7 @@ export class KernelCore {
     return this.plain(() => this.x.sock_accept(pid, fd, flags));
   }
 
-  /** A call with nothing staged. */
+  /** A call with nothing staged: the core's answer, with the usual checks before and completions after. */
   private plain(call: () => number): number {
     this.guard();
     try {
@@ -992,14 +957,7 @@ export class KernelCore {
   }
 
   socketpair(pid: number, domain: number, type: number, protocol: number): number {
-    this.guard();
-    try {
-      const r = this.x.socketpair(pid, domain, type, protocol);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.socketpair(pid, domain, type, protocol));
   }
 
   /** send(2) through the staging buffer: bytes, -errno or PENDING. */
@@ -1026,25 +984,11 @@ export class KernelCore {
   }
 
   shutdown(pid: number, fd: number, how: number): number {
-    this.guard();
-    try {
-      const r = this.x.sock_shutdown(pid, fd, how);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.sock_shutdown(pid, fd, how));
   }
 
   setsockopt(pid: number, fd: number, level: number, optname: number, value: number): number {
-    this.guard();
-    try {
-      const r = this.x.sock_setopt(pid, fd, level, optname, value);
-      this.after();
-      return r;
-    } catch (error) {
-      throw this.trapped(error);
-    }
+    return this.plain(() => this.x.sock_setopt(pid, fd, level, optname, value));
   }
 
   getsockopt(pid: number, fd: number, level: number, optname: number): number {
