@@ -231,6 +231,20 @@ napi_value LongValue(napi_env env, int64_t value) {
   return out;
 }
 
+bool ReadyForCall(napi_env env, AddonState* state) {
+  if (state->settle != nullptr) return true;
+  napi_throw_error(env, nullptr, "ipcemu addon: setup() must be called before a blocking call");
+  return false;
+}
+
+napi_value StartedCall(napi_env env, int64_t handle) {
+  if (handle < 0) {
+    ThrowErrno(env, static_cast<int>(-handle), "pthread_create");
+    return nullptr;
+  }
+  return Result(env, handle);
+}
+
 }  // namespace ipcemu
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return ipcemu::Init(env, exports); }

@@ -46,6 +46,12 @@ struct AddonState {
 // Records a sync receive's mtype for JavaScript (io[kIoMtype], last_mtype).
 void StoreMtype(AddonState* state, int64_t mtype);
 
+// Throws unless setup() registered the settle function: a blocking call needs it.
+bool ReadyForCall(napi_env env, AddonState* state);
+
+// The handle of a call the pool started, or throws { errno, syscall: 'pthread_create' }.
+napi_value StartedCall(napi_env env, int64_t handle);
+
 // A C long as JavaScript: a number while it is a safe integer, else a bigint.
 napi_value LongValue(napi_env env, int64_t value);
 

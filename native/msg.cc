@@ -435,20 +435,6 @@ class MsgRcvCall : public Call {
   MsgBuffer buffer_;
 };
 
-bool Ready(napi_env env, AddonState* state) {
-  if (state->settle != nullptr) return true;
-  napi_throw_error(env, nullptr, "ipcemu addon: setup() must be called before a blocking call");
-  return false;
-}
-
-napi_value Started(napi_env env, int64_t handle) {
-  if (handle < 0) {
-    ThrowErrno(env, static_cast<int>(-handle), "pthread_create");
-    return nullptr;
-  }
-  return Result(env, handle);
-}
-
 // msgsndStart(msqid, mtype, data, msgflg) → a handle; settle(handle, rc) later.
 // The text is copied now: the caller may reuse its buffer at once.
 napi_value MsgSndStart(napi_env env, napi_callback_info info) {
@@ -459,7 +445,7 @@ napi_value MsgSndStart(napi_env env, napi_callback_info info) {
   size_t length;
   if (!ArgInt(env, a.argv[0], "msqid", &msqid) || !ArgLong(env, a.argv[1], "mtype", &mtype) ||
       !ArgBytes(env, a.argv[2], "data", &text, &length) || !ArgInt(env, a.argv[3], "msgflg", &flags) ||
-      !Ready(env, a.state)) {
+      !ReadyForCall(env, a.state)) {
     return nullptr;
   }
   if (length > static_cast<size_t>(INT_MAX)) {
@@ -471,7 +457,7 @@ napi_value MsgSndStart(napi_env env, napi_callback_info info) {
     ThrowErrno(env, ENOMEM, "msgsnd");
     return nullptr;
   }
-  return Started(env, a.state->pool.Start(std::move(call)));
+  return StartedCall(env, a.state->pool.Start(std::move(call)));
 }
 
 // msgrcvStart(msqid, msgsz, msgtyp, msgflg) → a handle; settle(handle, rc,
@@ -482,10 +468,10 @@ napi_value MsgRcvStart(napi_env env, napi_callback_info info) {
   int64_t msgsz, msgtyp;
   if (!ArgInt(env, a.argv[0], "msqid", &msqid) || !ArgSize(env, a.argv[1], "msgsz", &msgsz) ||
       !ArgLong(env, a.argv[2], "msgtyp", &msgtyp) || !ArgInt(env, a.argv[3], "msgflg", &flags) ||
-      !Ready(env, a.state)) {
+      !ReadyForCall(env, a.state)) {
     return nullptr;
   }
-  return Started(env, a.state->pool.Start(std::make_unique<MsgRcvCall>(msqid, msgsz, msgtyp, flags)));
+  return StartedCall(env, a.state->pool.Start(std::make_unique<MsgRcvCall>(msqid, msgsz, msgtyp, flags)));
 }
 
 }  // namespace

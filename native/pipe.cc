@@ -648,20 +648,6 @@ napi_value NewPair(napi_env env, int a, int b) {
   return pair;
 }
 
-bool ReadyForCall(napi_env env, AddonState* state) {
-  if (state->settle != nullptr) return true;
-  napi_throw_error(env, nullptr, "ipcemu addon: setup() must be called before a blocking call");
-  return false;
-}
-
-napi_value StartedCall(napi_env env, int64_t handle) {
-  if (handle < 0) {
-    ThrowErrno(env, static_cast<int>(-handle), "pthread_create");
-    return nullptr;
-  }
-  return Result(env, handle);
-}
-
 napi_status SettleCall(napi_env env, napi_value settle, uint32_t handle, int64_t result, const uint8_t* data,
                        size_t length) {
   napi_value argv[4], undefined;

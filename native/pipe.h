@@ -66,12 +66,6 @@ napi_value NewByteArray(napi_env env, const uint8_t* data, size_t length);
 // A pair of descriptors as a JavaScript array [a, b].
 napi_value NewPair(napi_env env, int a, int b);
 
-// Throws unless setup() registered the settle function.
-bool ReadyForCall(napi_env env, AddonState* state);
-
-// The handle of a started call, or throws { errno, syscall: 'pthread_create' }.
-napi_value StartedCall(napi_env env, int64_t handle);
-
 // settle(handle, result) or, with `data`, settle(handle, result, undefined, data).
 napi_status SettleCall(napi_env env, napi_value settle, uint32_t handle, int64_t result, const uint8_t* data,
                        size_t length);

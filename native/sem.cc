@@ -343,11 +343,7 @@ napi_value SemOpStart(napi_env env, napi_callback_info info) {
   bool timed;
   struct timespec timeout{};
   if (!ArgInt(env, a.argv[0], "semid", &semid) || !ArgSops(env, a.argv[1], a.argv[2], &sops, &nsops) ||
-      !ArgTimeout(env, a.argv[3], a.argv[4], &timed, &timeout)) {
-    return nullptr;
-  }
-  if (a.state->settle == nullptr) {
-    napi_throw_error(env, nullptr, "ipcemu addon: setup() must be called before a blocking call");
+      !ArgTimeout(env, a.argv[3], a.argv[4], &timed, &timeout) || !ReadyForCall(env, a.state)) {
     return nullptr;
   }
   auto call = std::make_unique<SemopCall>();
@@ -355,12 +351,7 @@ napi_value SemOpStart(napi_env env, napi_callback_info info) {
     ThrowErrno(env, ENOMEM, "semop");
     return nullptr;
   }
-  int64_t handle = a.state->pool.Start(std::move(call));
-  if (handle < 0) {
-    ThrowErrno(env, static_cast<int>(-handle), "pthread_create");
-    return nullptr;
-  }
-  return Result(env, handle);
+  return StartedCall(env, a.state->pool.Start(std::move(call)));
 }
 
 // semctl(semid, semnum, cmd, buf: Float64Array(16)) → the syscall's result or -errno.
