@@ -60,8 +60,6 @@
  *                                      arg: SETVAL's value or SETALL's count of u16 values staged;
  *                                      GETALL answers nsems with the u16 values staged; IPC_SET takes
  *                                      the fields whose bit is in mask (1 uid, 2 gid, 4 mode)
- *   cancel(token)                      1: the sleeping call is gone (the host answers EINTR or
- *                                      EAGAIN); 0: no such sleeping call
  *   interrupt(token, restart)          a signal whose handler runs (restart 1: SA_RESTART) for a
  *                                      sleeping call: 0 no such call; 1 gone (the host answers
  *                                      EINTR); 2 completed with what it had done (a completion is
@@ -121,7 +119,7 @@ import { initMsg, msgCtl, msgGet, msgRcv, msgSnd } from './msg/ops';
 import { exit, fork, getProcess, spawn } from './proc/process';
 import { semCtl } from './sem/ctl';
 import { initSem, semGet, semOp, semOpOne } from './sem/ops';
-import { byToken, cancel as cancelWaiter, initWaiters, interrupt as interruptWaiter, runHead, runWoken, waiterCount } from './wait/waiters';
+import { byToken, initWaiters, interrupt as interruptWaiter, runHead, runWoken, waiterCount } from './wait/waiters';
 import { C_COMMIT } from './abi';
 import { fdExit, fdFork } from './fd/table';
 import { initPoll, sysClose, sysFcntl, sysIoctl, sysPoll, sysRead, sysWrite, writable } from './fd/ops';
@@ -287,15 +285,6 @@ export function semctl(pid: i32, semid: i32, semnum: i32, cmd: i32, arg: i32, ma
   const r = semCtl(p, semid, semnum, cmd, arg, mask, uid, gid, mode);
   leave();
   return r;
-}
-
-export function cancel(token: i32): i32 {
-  enter();
-  const w = byToken(token);
-  if (w === null) return 0;
-  cancelWaiter(w);
-  leave();
-  return 1;
 }
 
 export function interrupt(token: i32, restart: i32): i32 {

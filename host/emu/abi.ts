@@ -100,7 +100,6 @@ export interface KernelExports {
   semop(pid: number, semid: number, nsops: number, badTimeout: number): number;
   semop1(pid: number, semid: number, num: number, op: number, flg: number): number;
   semctl(pid: number, semid: number, semnum: number, cmd: number, arg: number, mask: number, uid: number, gid: number, mode: number): number;
-  cancel(token: number): number;
   interrupt(token: number, restart: number): number;
   set_pipe_limits(maxSize: number, soft: number, hard: number): number;
   pipe2(pid: number, flags: number): number;
