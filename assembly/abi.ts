@@ -78,6 +78,12 @@ export function cellsBase(): usize {
  */
 export let retired: usize = 0;
 
+/** A call's answer when its input is more than the staging buffer holds: nothing happened; the host reserves, stages and calls again. */
+export const NEED_STAGE: i32 = -0x10002;
+
+/** What retire() keeps at a block's start: the bytes a completion points at follow it. */
+export const RETIRED_HEAD: usize = 2 * sizeof<usize>();
+
 export function retire(block: usize, size: usize): void {
   store<usize>(block, retired);
   store<usize>(block, size, sizeof<usize>());

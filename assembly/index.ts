@@ -109,10 +109,9 @@
  * Every call taking a pid answers -ESRCH for a pid that is not a live process.
  */
 
-import { ABI_VERSION, C_VERSION, cellAddr, cellsBase, flushRetired, reserveStage, retired, stage, stageBytes } from './abi';
+import { ABI_VERSION, C_VERSION, cellAddr, cellsBase, flushRetired, NEED_STAGE, reserveStage, retired, stage, stageBytes } from './abi';
 import { EINVAL, ENOMEM, ESRCH } from './errno';
 import { File, FILE_PIPE } from './fd/file';
-import { NEED_STAGE } from './msg/ops';
 import { setMsgLimits, setSemLimits } from './limits';
 import { inUse } from './mem/alloc';
 import { initMsg, msgCtl, msgGet, msgRcv, msgSnd } from './msg/ops';

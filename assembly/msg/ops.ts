@@ -10,7 +10,7 @@
  * (ss_add / list_add_tail).
  */
 
-import { C_INFO, C_MTYPE_HI, C_MTYPE_LO, C_STAT, C_TOKEN, cellAddr, now, reserveStage, retire, stage, stageBytes } from '../abi';
+import { C_INFO, C_MTYPE_HI, C_MTYPE_LO, C_STAT, C_TOKEN, cellAddr, NEED_STAGE, now, reserveStage, retire, stage, stageBytes } from '../abi';
 import { E2BIG, EACCES, EAGAIN, EIDRM, EINVAL, ENOMEM, ENOMSG, EPERM } from '../errno';
 import { ipcDenied, ipcMayChange, ipcUpdatePerm, S_IRUGO, S_IWUGO } from '../ipc/perm';
 import { ipcGet, IPC_NOWAIT, maxIdx, newRegistry, obtain, obtainByIndex } from '../ipc/registry';
@@ -76,8 +76,6 @@ export function msgGet(p: Process, key: i32, flg: i32): i32 {
   return <u64>size + q.cbytes <= q.qbytes && 1 + q.qnum <= q.qbytes;
 }
 
-/** msgsnd's answer when the text is longer than the staging buffer: the host grows it and calls again. */
-export const NEED_STAGE: i32 = -0x10002;
 
 /**
  * do_msgsnd(): the size, the id's sign and the type are checked before

@@ -15,7 +15,7 @@
  * sleeper touches the pages before the host has copied.
  */
 
-import { C_TOKEN, cellAddr, MAX_SEGS, reserveStage, retire, segAdd, segDone, segReset, stage } from '../abi';
+import { C_TOKEN, cellAddr, MAX_SEGS, reserveStage, retire, RETIRED_HEAD, segAdd, segDone, segReset, stage } from '../abi';
 import { EAGAIN, EBADF, ENOMEM, EPIPE } from '../errno';
 import { File, fget, FILE_PIPE, FMODE_READ, FMODE_WRITE, fput, O_DIRECT, O_NONBLOCK } from '../fd/file';
 import { adopt, registerAdopt, REST_HEAD } from '../fd/restart';
@@ -47,9 +47,6 @@ export const POLLWRNORM: i32 = 0x100;
 
 const OP_READ: i32 = 0;
 const OP_WRITE: i32 = 1;
-
-/** retire() keeps its link and size in a block's first two words. */
-const RETIRED_HEAD: usize = 2 * sizeof<usize>();
 
 let ioKind: i32 = -1;
 

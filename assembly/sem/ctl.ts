@@ -16,7 +16,7 @@ import { Process } from '../proc/process';
 import { countSem, doSmartUpdate, failAll, unmergeIfIdle } from './queue';
 import { addUsedSems, arrayBytes, SemArray, semAt, semIds, semOtime, usedSems } from './set';
 import { clearUndoAll, clearUndoSem, dropSetUndos } from './undo';
-import { NEED_STAGE } from './ops';
+import { NEED_STAGE } from '../abi';
 
 export const IPC_RMID: i32 = 0;
 export const IPC_SET: i32 = 1;

@@ -8,7 +8,7 @@
  * arguments instead (semOpOne), the hot path, which allocates nothing.
  */
 
-import { now, stage, stageBytes } from '../abi';
+import { NEED_STAGE, now, stage, stageBytes } from '../abi';
 import { E2BIG, EACCES, EAGAIN, EFBIG, EINVAL, ERANGE } from '../errno';
 import { ipcDenied, S_IRUGO, S_IWUGO } from '../ipc/perm';
 import { ipcGet, IPC_NOWAIT, newRegistry, obtain } from '../ipc/registry';
@@ -21,8 +21,6 @@ import {
 import { moreChecks, newArray, SemArray, semAt, semIds, setSemIds } from './set';
 import { adjAt, dropUndo, findAllocUndo, foundUndo, SemUndo } from './undo';
 
-/** semop's answer when its ops are more than the staging buffer holds: nothing happened; reserve, stage, call again. */
-export const NEED_STAGE: i32 = -0x10002;
 
 /** Sets up the semaphore kind; false when memory is exhausted. */
 export function initSem(): bool {

@@ -12,7 +12,7 @@
  * to a block its completion points at.
  */
 
-import { C_AUX, C_TOKEN, cellAddr, reserveStage, retire, segAdd, segDone, segReset, stage } from '../abi';
+import { C_AUX, C_TOKEN, cellAddr, reserveStage, retire, RETIRED_HEAD, segAdd, segDone, segReset, stage } from '../abi';
 import { EAGAIN, EBADF, ECONNREFUSED, EINVAL, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPIPE } from '../errno';
 import { File, fget, FILE_SOCK, fput, O_NONBLOCK } from '../fd/file';
 import { adopt, registerAdopt, REST_HEAD } from '../fd/restart';
@@ -39,8 +39,6 @@ const OP_RECV: i32 = 0;
 const OP_SEND: i32 = 1;
 /** read(2) / write(2) rather than recv / send (arg2): a restart on another kind of file goes there. */
 const VIA_RW: i32 = 0x80;
-/** retire() keeps its link and size in a block's first two words. */
-const RETIRED_HEAD: usize = 2 * sizeof<usize>();
 /** SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ: the most one stream buffer holds. */
 const STREAM_SKB_MAX: i32 = 3776 + 32768;
 
