@@ -73,6 +73,8 @@
  *   pipe2(pid, flags)                  read fd (write fd in C_AUX2) | -errno
  *   fd_close(pid, fd)                  0 | -EBADF
  *   fd_fcntl(pid, fd, cmd, arg)        result | -errno
+ *   fd_dup2(pid, oldfd, newfd)         newfd | -errno
+ *   fd_dup3(pid, oldfd, newfd, flags)  newfd | -errno
  *   fd_ioctl(pid, fd, request)         result | -errno
  *   fd_read(pid, fd, count, nonblock)  bytes (in the staging buffer) | -errno | PENDING (completes
  *                                      with a block of its bytes); count ≥ 0
@@ -82,6 +84,9 @@
  *                                      bytes and call fd_write); segments
  *   commit()                           runs the sleepers a planned call woke
  *   fd_poll(pid, fd, events, wait)     revents | -errno | PENDING (wait 1 and nothing holds)
+ *   fd_poll_set(pid, n, wait)          descriptors with revents | -errno | PENDING | NEED_STAGE; n triples [fd, events,
+ *                                      revents] of i32 staged, revents written there (a completion's
+ *                                      ptr: n revents of i32)
  *   fifo_make(pid, len, mode, how)    0 | -errno; path (len bytes, normalized) staged; how: 1 it
  *                                      had a trailing slash, 2 its parent directory is missing,
  *                                      4 its parent is no directory (the host knows directories)
@@ -121,7 +126,8 @@ import { initSem, semGet, semOp, semOpOne } from './sem/ops';
 import { byToken, initWaiters, interrupt as interruptWaiter, runHead, runWoken, waiterCount } from './wait/waiters';
 import { C_COMMIT } from './abi';
 import { fdExit, fdFork } from './fd/table';
-import { initPoll, sysClose, sysFcntl, sysIoctl, sysPoll, sysRead, sysWrite, writable } from './fd/ops';
+import { sysClose, sysDup2, sysDup3, sysFcntl, sysIoctl, sysRead, sysWrite, writable } from './fd/ops';
+import { initPoll, sysPoll, sysPollSet } from './fd/poll';
 import { fifoMake, fifoOpen, fifoStat, fifoUnlink } from './pipe/fifo';
 import { initPipes, pipe2 as pipeCreate } from './pipe/ops';
 import { sockRecv, sockSend } from './sock/io';
@@ -335,6 +341,24 @@ export function fd_fcntl(pid: i32, fd: i32, cmd: i32, arg: i32): i32 {
   return r;
 }
 
+export function fd_dup2(pid: i32, oldfd: i32, newfd: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sysDup2(p, oldfd, newfd);
+  leave(); // the close of what newfd named may wake the other end's sleepers
+  return r;
+}
+
+export function fd_dup3(pid: i32, oldfd: i32, newfd: i32, flags: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const r = sysDup3(p, oldfd, newfd, flags);
+  leave();
+  return r;
+}
+
 export function fd_ioctl(pid: i32, fd: i32, request: i32): i32 {
   enter();
   const p = getProcess(pid);
@@ -394,6 +418,13 @@ export function fd_poll(pid: i32, fd: i32, events: i32, wait: i32): i32 {
   const p = getProcess(pid);
   if (p === null) return -ESRCH;
   return sysPoll(p, fd, events, wait != 0);
+}
+
+export function fd_poll_set(pid: i32, n: i32, wait: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return sysPollSet(p, n, wait != 0);
 }
 
 export function fifo_make(pid: i32, len: i32, mode: i32, how: i32): i32 {

@@ -182,6 +182,12 @@ export interface Datagram {
   length: number;
 }
 
+/** One descriptor of a {@link Process.poll} over several: `fd` (negative: ignored) and the events asked. */
+export interface PollFd {
+  fd: number;
+  events: number;
+}
+
 /** Which kernel a process runs on. */
 export type BackendName = 'emu' | 'native';
 
@@ -385,6 +391,25 @@ export interface Process {
   close(fd: number): void;
 
   /**
+   * dup: a new descriptor, the lowest free number, naming the same open file
+   * description: the file and its status flags (O_NONBLOCK, ...) are shared,
+   * FD_CLOEXEC is not set. @throws EBADF, EMFILE.
+   */
+  dup(fd: number): number;
+
+  /**
+   * dup2: makes `newfd` name `oldfd`'s open file description and answers
+   * `newfd`. What `newfd` named before is closed first, with the wake-ups of
+   * that close. `oldfd === newfd` answers `newfd` if it is open.
+   * @throws EBADF (`oldfd` not open; `newfd` negative or not below RLIMIT_NOFILE),
+   * EBUSY (`newfd` is being taken by an open that is still asleep).
+   */
+  dup2(oldfd: number, newfd: number): number;
+
+  /** dup3: dup2 with `flags` (O_CLOEXEC sets FD_CLOEXEC on `newfd`); `oldfd === newfd` is EINVAL. @throws EINVAL, EBADF, EBUSY. */
+  dup3(oldfd: number, newfd: number, flags: number): number;
+
+  /**
    * fcntl: F_GETFL (access mode and status flags), F_SETFL (O_NONBLOCK,
    * O_APPEND, O_DIRECT; shared by every descriptor of the open file
    * description), F_GETPIPE_SZ, F_SETPIPE_SZ (returns the new size), F_GETFD,
@@ -402,6 +427,15 @@ export interface Process {
    * @throws EINTR (aborted while waiting).
    */
   poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number>;
+
+  /**
+   * poll(2) on several descriptors: resolves, as soon as any holds an event,
+   * to the revents of each (in `fds` order; 0 where none, and for a negative
+   * fd); the count poll(2) returns is the number of nonzero entries. A closed
+   * descriptor answers POLLNVAL, which counts. Resolves all zeros when the
+   * timeout passes. @throws EINVAL (more descriptors than RLIMIT_NOFILE), EINTR.
+   */
+  poll(fds: readonly PollFd[], timeout: number, opts?: CallOptions): Promise<number[]>;
 
   /**
    * socketpair: two connected AF_UNIX sockets. `type` is SOCK_STREAM,

@@ -58,10 +58,14 @@ export const O_SYNC = 0o4010000;
 export const O_LARGEFILE = 0o100000;
 export const O_CLOEXEC = 0o2000000;
 
+export const F_DUPFD = 0;
 export const F_GETFD = 1;
+/** F_GETFD / F_SETFD: the descriptor is closed by execve. */
+export const FD_CLOEXEC = 1;
 export const F_SETFD = 2;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
+export const F_DUPFD_CLOEXEC = 1030;
 export const F_SETPIPE_SZ = 1031;
 export const F_GETPIPE_SZ = 1032;
 export const FIONREAD = 0x541b;

@@ -8,7 +8,7 @@ export { IpcError, ERRNO, errnoName, errnoOf } from './errors.js';
 export type { ErrnoCode } from './errors.js';
 export type {
   BackendName, CallOptions, Datagram, Emulator, IpcPerm, Limits, Message, MsgInfo, MsqidDs, MsqidSet, MType,
-  Process, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess, SpawnOptions, Stat, Timespec, WithResult,
+  PollFd, Process, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess, SpawnOptions, Stat, Timespec, WithResult,
 } from './api.js';
 export { openEmulator } from './emu/index.js';
 export type { EmulatorOptions } from './emu/index.js';

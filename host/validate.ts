@@ -48,6 +48,23 @@ export function flags(name: string, value: unknown): number {
 }
 
 /**
+ * poll(2)'s descriptors as [fd, events, 0] triples of C ints, the layout
+ * both backends fill the revents into. `events` is a C short: its low 16 bits.
+ */
+export function pollFds(name: string, value: unknown): Int32Array {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array of { fd, events }, got ${describe(value)}`);
+  const out = new Int32Array(value.length * 3);
+  for (let i = 0; i < value.length; i++) {
+    const entry: unknown = value[i];
+    if (typeof entry !== 'object' || entry === null) throw new TypeError(`${name}[${i}] must be { fd, events }, got ${describe(entry)}`);
+    const { fd, events } = entry as { fd?: unknown; events?: unknown };
+    out[3 * i] = int(`${name}[${i}].fd`, fd);
+    out[3 * i + 1] = int(`${name}[${i}].events`, events) & 0xffff;
+  }
+  return out;
+}
+
+/**
  * A C `size_t`/`long` size passed as a number: any safe integer. Negative
  * values pass through, since the kernel answers them (EINVAL).
  */

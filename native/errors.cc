@@ -80,6 +80,18 @@ bool ArgBytes(napi_env env, napi_value value, const char* name, uint8_t** data, 
   return true;
 }
 
+bool ArgInt32s(napi_env env, napi_value value, const char* name, int32_t** data, size_t* length) {
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array) {
+    return Fail(env, false, name, "an Int32Array");
+  }
+  if (raw == nullptr) *length = 0;
+  *data = static_cast<int32_t*>(raw);
+  return true;
+}
+
 bool ArgDoubles(napi_env env, napi_value value, const char* name, size_t min_length, double** data) {
   napi_typedarray_type type;
   size_t length = 0;

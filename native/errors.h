@@ -29,6 +29,8 @@ bool ArgSize(napi_env env, napi_value value, const char* name, int64_t* out);
 // A Uint8Array (a Buffer is one). A detached one reads as empty.
 bool ArgBytes(napi_env env, napi_value value, const char* name, uint8_t** data, size_t* length);
 // A Float64Array of at least `min_length` elements.
+// An Int32Array (any length; a detached one has none): its elements, writable in place.
+bool ArgInt32s(napi_env env, napi_value value, const char* name, int32_t** data, size_t* length);
 bool ArgDoubles(napi_env env, napi_value value, const char* name, size_t min_length, double** data);
 // A function.
 bool ArgFunction(napi_env env, napi_value value, const char* name);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "addon.h"
 #include "errors.h"
@@ -227,14 +228,15 @@ int64_t OpenOnce(void* context) {
 // poll with a timeout kept across re-entries (a stray EINTR sends the call
 // back into the kernel with what is left of it, not the whole of it).
 struct PollArgs {
-  int fd;
-  short events;
+  struct pollfd* fds;
+  nfds_t n;
   int timeout;        // < 0: no limit
   int64_t deadline;   // monotonic ms, set at the first entry
   bool started;
 };
 
-int64_t PollWait(void* context) {
+// The descriptors with revents, or -errno.
+int64_t PollSetWait(void* context) {
   auto* a = static_cast<PollArgs*>(context);
   int wait = a->timeout;
   if (a->timeout > 0) {
@@ -243,10 +245,21 @@ int64_t PollWait(void* context) {
     wait = left > 0 ? static_cast<int>(left) : 0;
   }
   a->started = true;
-  struct pollfd p = {a->fd, a->events, 0};
-  int r = poll(&p, 1, wait);
-  if (r < 0) return -errno;
-  return r == 0 ? 0 : p.revents;
+  int r = poll(a->fds, a->n, wait);
+  return r < 0 ? -errno : r;
+}
+
+// One descriptor: its revents (0: none), or -errno.
+int64_t PollWait(void* context) {
+  int64_t r = PollSetWait(context);
+  return r > 0 ? static_cast<PollArgs*>(context)->fds[0].revents : r;
+}
+
+// poll's descriptors from [fd, events, revents] triples of int.
+std::vector<struct pollfd> PollFds(const int32_t* triples, size_t n) {
+  std::vector<struct pollfd> fds(n);
+  for (size_t i = 0; i < n; i++) fds[i] = {triples[3 * i], static_cast<short>(triples[3 * i + 1]), 0};
+  return fds;
 }
 
 class ReadCall : public Call {
@@ -310,7 +323,7 @@ class OpenCall : public Call {
 
 class PollCall : public Call {
  public:
-  PollCall(int fd, short events, int timeout) : args_{fd, events, timeout, 0, false} {}
+  PollCall(int fd, short events, int timeout) : fd_{fd, events, 0}, args_{&fd_, 1, timeout, 0, false} {}
   int64_t Run() override { return PollWait(&args_); }
   // fs/select.c: poll returns -ERESTARTNOHAND, EINTR whenever a handler ran.
   bool Restartable() const override { return false; }
@@ -319,6 +332,27 @@ class PollCall : public Call {
   }
 
  private:
+  struct pollfd fd_;
+  PollArgs args_;
+};
+
+// A poll of several descriptors; it settles with the count and every revents (int32 each, as bytes).
+class PollSetCall : public Call {
+ public:
+  PollSetCall(std::vector<struct pollfd> fds, int timeout)
+      : fds_(std::move(fds)), args_{fds_.data(), fds_.size(), timeout, 0, false} {}
+  int64_t Run() override { return PollSetWait(&args_); }
+  bool Restartable() const override { return false; }
+  napi_status Settle(napi_env env, napi_value settle) override {
+    if (result < 0) return SettleCall(env, settle, handle, result, nullptr, 0);
+    std::vector<int32_t> revents(fds_.size());
+    for (size_t i = 0; i < fds_.size(); i++) revents[i] = fds_[i].revents;
+    return SettleCall(env, settle, handle, result, reinterpret_cast<const uint8_t*>(revents.data()),
+                      revents.size() * sizeof(int32_t));
+  }
+
+ private:
+  std::vector<struct pollfd> fds_;
   PollArgs args_;
 };
 
@@ -500,6 +534,27 @@ napi_value Close(napi_env env, napi_callback_info info) {
   return Result(env, close(fd) == 0 ? 0 : -errno);
 }
 
+// dup(fd) → the new descriptor or -errno
+napi_value Dup(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  if (!ArgInt(env, a.argv[0], "fd", &fd)) return nullptr;
+  int r = dup(fd);
+  return Result(env, r >= 0 ? r : -errno);
+}
+
+// dup3(oldfd, newfd, flags) → newfd or -errno (dup2 is dup3 with no flags once oldfd != newfd)
+napi_value Dup3(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t oldfd, newfd, flags;
+  if (!ArgInt(env, a.argv[0], "oldfd", &oldfd) || !ArgInt(env, a.argv[1], "newfd", &newfd) ||
+      !ArgInt(env, a.argv[2], "flags", &flags)) {
+    return nullptr;
+  }
+  int r = dup3(oldfd, newfd, flags);
+  return Result(env, r >= 0 ? r : -errno);
+}
+
 // fcntl(fd, cmd, arg) → the result or -errno; commands with an int argument only.
 napi_value Fcntl(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
@@ -561,8 +616,60 @@ napi_value PollHere(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
   int32_t fd, events, timeout;
   if (!PollArgsOf(env, a, &fd, &events, &timeout)) return nullptr;
-  PollArgs args{fd, static_cast<short>(events), timeout, 0, false};
+  struct pollfd one = {fd, static_cast<short>(events), 0};
+  PollArgs args{&one, 1, timeout, 0, false};
   return Result(env, RunHere(PollWait, &args, false));
+}
+
+bool PollSetArgsOf(napi_env env, FdArgs& a, int32_t** triples, size_t* n, int32_t* timeout) {
+  size_t length;
+  if (!ArgInt32s(env, a.argv[0], "fds", triples, &length) || !ArgInt(env, a.argv[1], "timeout", timeout)) return false;
+  *n = length / 3;
+  return true;
+}
+
+// The revents back into the triples.
+void PutRevents(int32_t* triples, const std::vector<struct pollfd>& fds) {
+  for (size_t i = 0; i < fds.size(); i++) triples[3 * i + 2] = fds[i].revents;
+}
+
+// pollSet(triples, timeout) → descriptors with revents (written into the triples) or -errno;
+// only for a poll that cannot sleep long (timeout 0).
+napi_value PollSet(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t* triples;
+  size_t n;
+  int32_t timeout;
+  if (!PollSetArgsOf(env, a, &triples, &n, &timeout)) return nullptr;
+  std::vector<struct pollfd> fds = PollFds(triples, n);
+  PollArgs args{fds.data(), fds.size(), timeout, 0, false};
+  int64_t r = PollSetWait(&args);
+  if (r >= 0) PutRevents(triples, fds);
+  return Result(env, r);
+}
+
+// pollSetStart(triples, timeout) → a handle; settle(handle, count, undefined, revents as int32 bytes) later.
+napi_value PollSetStart(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t* triples;
+  size_t n;
+  int32_t timeout;
+  if (!PollSetArgsOf(env, a, &triples, &n, &timeout) || !ReadyForCall(env, a.state)) return nullptr;
+  return StartedCall(env, a.state->pool.Start(std::make_unique<PollSetCall>(PollFds(triples, n), timeout)));
+}
+
+// pollSetHere(triples, timeout) → like pollSet, but sleeps on this thread.
+napi_value PollSetHere(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t* triples;
+  size_t n;
+  int32_t timeout;
+  if (!PollSetArgsOf(env, a, &triples, &n, &timeout)) return nullptr;
+  std::vector<struct pollfd> fds = PollFds(triples, n);
+  PollArgs args{fds.data(), fds.size(), timeout, 0, false};
+  int64_t r = RunHere(PollSetWait, &args, false);
+  if (r >= 0) PutRevents(triples, fds);
+  return Result(env, r);
 }
 
 }  // namespace
@@ -681,11 +788,16 @@ napi_status DefinePipe(napi_env env, napi_value exports, AddonState* state) {
       {"writeStart", nullptr, WriteStart, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"writeHere", nullptr, WriteHere, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"dup", nullptr, Dup, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"dup3", nullptr, Dup3, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"fcntl", nullptr, Fcntl, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"ioctl", nullptr, Ioctl, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"poll", nullptr, Poll, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"pollStart", nullptr, PollStart, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"pollHere", nullptr, PollHere, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"pollSet", nullptr, PollSet, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"pollSetStart", nullptr, PollSetStart, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"pollSetHere", nullptr, PollSetHere, nullptr, nullptr, nullptr, napi_enumerable, state},
   };
   return napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
 }

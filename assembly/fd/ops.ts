@@ -1,24 +1,22 @@
 /**
- * The descriptor system calls over every kind of file: close, fcntl,
- * ioctl, read, write, poll. Each looks the descriptor up (EBADF), checks the
+ * The descriptor system calls over every kind of file: close, dup, fcntl,
+ * ioctl, read, write (poll: poll.ts). Each looks the descriptor up (EBADF), checks the
  * description's mode where the VFS does, and hands over to the kind (pipe
  * ends: pipe/*; sockets: sock/*).
  */
 
-import { C_TOKEN, cellAddr } from '../abi';
-import { EBADF, EFAULT, EINVAL, ENOMEM, ENOTTY, EPERM } from '../errno';
+import { EBADF, EFAULT, EINVAL, ENOTTY, EPERM } from '../errno';
 import { pipeGetSize, pipeSetSize } from '../pipe/ops';
-import { pipePoll, pipeRead, pipeUnread, pipeWrite, POLLERR, POLLHUP } from '../pipe/io';
-import { Pipe, pollersList } from '../pipe/pipe';
+import { pipeRead, pipeUnread, pipeWrite } from '../pipe/io';
+import { Pipe } from '../pipe/pipe';
 import { CAP_FOWNER, hasCap, Process } from '../proc/process';
-import { sockFionread, sockPoll, sockPollers, sockRead, sockWrite } from '../sock/io';
-import { complete, listAppend, listInit, park, PENDING, registerKind, Waiter, WaitList } from '../wait/waiters';
+import { sockFionread, sockRead, sockWrite } from '../sock/io';
 import { regRead, regUnread, regWrite } from './regfile';
 import { FifoNode } from '../pipe/fifo';
 import {
   File, FILE_PIPE, FILE_REG, FILE_SOCK, fget, fput, FMODE_READ, FMODE_WRITE, O_APPEND, O_DIRECT, O_NOATIME, O_NONBLOCK,
 } from './file';
-import { fdClose, fdFile, fdGetFlags, fdInstall, fdReserveFrom, fdSetFlags, NOFILE } from './table';
+import { fdClose, fdFile, fdGetFlags, fdInstall, fdInstallAt, fdReserveFrom, fdSetFlags, NOFILE } from './table';
 
 export const F_DUPFD: i32 = 0;
 export const F_GETFD: i32 = 1;
@@ -32,10 +30,34 @@ export const FIONREAD: i32 = 0x541b;
 const FASYNC: i32 = 0o20000;
 /** setfl()'s SETFL_MASK: what F_SETFL may change. */
 const SETFL_MASK: i32 = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME;
-const POLLNVAL: i32 = 0x020;
 
 export function sysClose(p: Process, fd: i32): i32 {
   return fdClose(p, fd);
+}
+
+const O_CLOEXEC: i32 = 0o2000000;
+
+/**
+ * dup3() (ksys_dup3): flags other than O_CLOEXEC and oldfd == newfd are
+ * EINVAL, a newfd outside the table EBADF (a negative one is a huge
+ * unsigned int there), then oldfd must be open (EBADF).
+ */
+export function sysDup3(p: Process, oldfd: i32, newfd: i32, flags: i32): i32 {
+  if ((flags & ~O_CLOEXEC) != 0) return -EINVAL;
+  if (oldfd == newfd) return -EINVAL;
+  if (<u32>newfd >= <u32>NOFILE) return -EBADF;
+  const f = fdFile(p, oldfd);
+  if (f === null) return -EBADF;
+  fget(f);
+  const r = fdInstallAt(p, newfd, f, flags != 0);
+  if (r < 0) fput(f);
+  return r;
+}
+
+/** dup2(): dup3 without flags, except that oldfd == newfd answers newfd when it is open (EBADF when not). */
+export function sysDup2(p: Process, oldfd: i32, newfd: i32): i32 {
+  if (oldfd == newfd) return fdFile(p, oldfd) === null ? -EBADF : newfd;
+  return sysDup3(p, oldfd, newfd, 0);
 }
 
 /** do_fcntl() for the commands the model has; EBADF first, unknown commands EINVAL. */
@@ -122,75 +144,4 @@ export function sysWrite(p: Process, fd: i32, src: usize, len: i32, nonblock: bo
   if (f.kind == FILE_PIPE) return pipeWrite(p, fd, f, src, <u32>len, nonblock, plan);
   if (f.kind == FILE_SOCK) return sockWrite(p, fd, f, src, <u32>len, nonblock);
   return regWrite(f, src, <u32>len);
-}
-
-// --- poll -----------------------------------------------------------------
-
-let pollKind: i32 = -1;
-/** Where a poll of a negative descriptor sleeps: nothing ever wakes it (only its timeout or a signal ends it). */
-const nowhere = changetype<WaitList>(memory.data(offsetof<WaitList>(), 8));
-
-export function initPoll(): void {
-  pollKind = registerKind(retryPoll, releasePoll);
-  listInit(nowhere);
-}
-
-/** DEFAULT_POLLMASK: what a regular file always reports. */
-const DEFAULT_POLLMASK: i32 = 0x001 | 0x004 | 0x040 | 0x100;
-
-// @ts-ignore: decorator
-@inline function maskOf(f: File): i32 {
-  if (f.kind == FILE_PIPE) return pipePoll(f);
-  return f.kind == FILE_SOCK ? sockPoll(f) : DEFAULT_POLLMASK;
-}
-
-/** Where a poll of `f` sleeps; a regular file never changes its mask, so such a poll waits for its timeout. */
-// @ts-ignore: decorator
-@inline function pollList(f: File): WaitList {
-  if (f.kind == FILE_PIPE) return pollersList(changetype<Pipe>(f.obj));
-  return f.kind == FILE_SOCK ? sockPollers(f) : nowhere;
-}
-
-/**
- * poll(2) of one descriptor (do_pollfd): a negative one is ignored (revents
- * 0, and the call waits its timeout); a closed one answers POLLNVAL;
- * otherwise the asked events that hold, plus POLLERR and POLLHUP. Nothing
- * there and `wait`: PENDING until a change of the file makes some hold (a
- * signal ends it with EINTR: poll is never restarted).
- */
-export function sysPoll(p: Process, fd: i32, events: i32, wait: bool): i32 {
-  if (fd < 0) {
-    if (!wait) return 0;
-    const w = park(pollKind, p, nowhere, 0);
-    if (w === null) return -ENOMEM;
-    w.arg2 = 0;
-    store<i32>(cellAddr(C_TOKEN), w.token);
-    return PENDING;
-  }
-  const f = fdFile(p, fd);
-  if (f === null) return POLLNVAL;
-  const filter = (events & 0xffff) | POLLERR | POLLHUP;
-  const r = maskOf(f) & filter;
-  if (r != 0 || !wait) return r;
-  const w = park(pollKind, p, pollList(f), changetype<usize>(f));
-  if (w === null) return -ENOMEM;
-  fget(f);
-  w.block = changetype<usize>(f);
-  w.arg2 = filter;
-  store<i32>(cellAddr(C_TOKEN), w.token);
-  return PENDING;
-}
-
-function retryPoll(w: Waiter): void {
-  const f = changetype<File>(w.block);
-  const r = maskOf(f) & w.arg2;
-  if (r == 0) {
-    listAppend(pollList(f), w);
-    return;
-  }
-  complete(w, r, 0, 0, 0);
-}
-
-function releasePoll(w: Waiter): void {
-  fput(changetype<File>(w.block));
 }

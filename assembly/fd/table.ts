@@ -15,7 +15,7 @@
  * it (dup_fd copies files, and a reserved number has none yet).
  */
 
-import { EBADF, EMFILE, ENOMEM } from '../errno';
+import { EBADF, EBUSY, EMFILE, ENOMEM } from '../errno';
 import { allocZeroed, free, realloc } from '../mem/alloc';
 import { Process } from '../proc/process';
 import { File, fget, fput } from './file';
@@ -120,6 +120,23 @@ export function fdSetFlags(p: Process, fd: i32, flags: i32): i32 {
   if (f === null) return -EBADF;
   store<usize>(slotAt(changetype<FdTable>(p.fds), fd), changetype<usize>(f) | <usize>(flags & FD_CLOEXEC));
   return 0;
+}
+
+/**
+ * do_dup2(): `newfd` (checked below NOFILE) names `f` (the caller's
+ * reference passes to the table); what it named is closed after, as
+ * filp_close() runs once the new file is in place. -EBUSY when an open
+ * asleep holds the number (it is reserved, not free), -ENOMEM.
+ */
+export function fdInstallAt(p: Process, newfd: i32, f: File, cloexec: bool): i32 {
+  const t = tableOf(p);
+  if (t === null) return -ENOMEM;
+  if (newfd >= t.cap && !grow(t, newfd)) return -ENOMEM;
+  const old = load<usize>(slotAt(t, newfd));
+  if (old == RESERVED) return -EBUSY;
+  store<usize>(slotAt(t, newfd), changetype<usize>(f) | (cloexec ? 1 : 0));
+  if (old != 0) fput(changetype<File>(old & ~<usize>1));
+  return newfd;
 }
 
 /** close(): the number is free at once; the description goes with its last reference. */

@@ -76,7 +76,7 @@ export type Retry = (w: Waiter) => void;
 /** Frees what a waiter owns (w.block) when it leaves without completing. */
 export type Release = (w: Waiter) => void;
 
-const MAX_KINDS: i32 = 8;
+const MAX_KINDS: i32 = 16;
 const retryHooks = memory.data(MAX_KINDS * sizeof<usize>(), 4);
 const releaseHooks = memory.data(MAX_KINDS * sizeof<usize>(), 4);
 /** Per kind: what a signal does to a sleeper (0: the default, cancel). */

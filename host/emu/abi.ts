@@ -6,7 +6,7 @@
 
 import type { WasmMemory } from './wasm.js';
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** What a call answers when it went to sleep (its token is in the TOKEN cell). */
 export const PENDING = -0x10000;
@@ -106,12 +106,15 @@ export interface KernelExports {
   fd_close(pid: number, fd: number): number;
   fd_fcntl(pid: number, fd: number, cmd: number, arg: number): number;
   fd_ioctl(pid: number, fd: number, request: number): number;
+  fd_dup2(pid: number, oldfd: number, newfd: number): number;
+  fd_dup3(pid: number, oldfd: number, newfd: number, flags: number): number;
   fd_read(pid: number, fd: number, count: number, nonblock: number): number;
   fd_read_plan(pid: number, fd: number, count: number): number;
   fd_write(pid: number, fd: number, len: number, nonblock: number): number;
   fd_write_plan(pid: number, fd: number, len: number): number;
   commit(): void;
   fd_poll(pid: number, fd: number, events: number, wait: number): number;
+  fd_poll_set(pid: number, n: number, wait: number): number;
   fifo_make(pid: number, len: number, mode: number, slash: number): number;
   fifo_unlink(pid: number, len: number, slash: number): number;
   path_stat(pid: number, len: number, slash: number): number;

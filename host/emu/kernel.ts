@@ -50,7 +50,7 @@ const MAX_TIMER = 0x7fff_ffff;
  * and 0 when its timeout passes (poll), a Datagram: `a` bytes and the result
  * as its length (recv).
  */
-export const Settles = { Nothing: 0, Message: 1, Bytes: 2, Number: 3, Poll: 4, Datagram: 5 } as const;
+export const Settles = { Nothing: 0, Message: 1, Bytes: 2, Number: 3, Poll: 4, Datagram: 5, PollSet: 6 } as const;
 export type Settles = (typeof Settles)[keyof typeof Settles];
 
 /** Whether an abort's reason asks for SA_RESTART (FORMAT.md "interrupt"; the contract's `{ restart: true }`). */
@@ -63,6 +63,10 @@ interface Sleeper {
   readonly pid: number;
   readonly syscall: string;
   readonly settles: Settles;
+  /** PollSet: how many descriptors (the length of its answer). */
+  readonly count: number;
+  /** Poll, PollSet: the timer is poll's own timeout, whose passing is the answer "nothing" (not EAGAIN). */
+  readonly pollTimeout: boolean;
   readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
   timer: unknown;
@@ -295,6 +299,11 @@ export class KernelCore {
           s.resolve(datagram as never);
           break;
         }
+        case Settles.PollSet: {
+          const at = this.u32[e + 4]! >>> 2;
+          s.resolve(Array.from(i32.subarray(at, at + s.count)) as never);
+          break;
+        }
         case Settles.Number:
         case Settles.Poll:
           s.resolve(result as never);
@@ -322,11 +331,11 @@ export class KernelCore {
    * the signal's reason), a timeout with EAGAIN; an already aborted signal
    * or a timeout ≤ 0 does so at once, the call having had its chance.
    */
-  sleep<T>(pid: number, syscall: string, settles: Settles, opts: CallOptions): Promise<T> {
+  sleep<T>(pid: number, syscall: string, settles: Settles, opts: CallOptions, count = 0, pollTimeout = false): Promise<T> {
     const token = this.i32[this.cToken]!;
     return new Promise<T>((resolve, reject) => {
       const s: Sleeper = {
-        token, pid, syscall, settles, resolve: resolve as (value: never) => void, reject,
+        token, pid, syscall, settles, count, pollTimeout, resolve: resolve as (value: never) => void, reject,
         timer: undefined, signal: undefined, onAbort: undefined,
       };
       this.sleepers.set(token, s);
@@ -414,8 +423,11 @@ export class KernelCore {
     this.sleepers.delete(s.token);
     this.release(s);
     // poll's timeout is its answer 0, not an error
-    if (s.settles === Settles.Poll && errno === ERRNO.EAGAIN) s.resolve(0 as never);
-    else s.reject(new IpcError(errno, s.syscall, cause === undefined ? undefined : { cause }));
+    if (s.pollTimeout && errno === ERRNO.EAGAIN) {
+      s.resolve((s.settles === Settles.PollSet ? new Array<number>(s.count).fill(0) : 0) as never);
+    } else {
+      s.reject(new IpcError(errno, s.syscall, cause === undefined ? undefined : { cause }));
+    }
   }
 
   // --- processes and limits -----------------------------------------------
@@ -752,6 +764,14 @@ export class KernelCore {
     return this.plain(() => this.x.fd_fcntl(pid, fd, cmd, arg));
   }
 
+  dup2(pid: number, oldfd: number, newfd: number): number {
+    return this.plain(() => this.x.fd_dup2(pid, oldfd, newfd));
+  }
+
+  dup3(pid: number, oldfd: number, newfd: number, flags: number): number {
+    return this.plain(() => this.x.fd_dup3(pid, oldfd, newfd, flags));
+  }
+
   ioctl(pid: number, fd: number, request: number): number {
     return this.plain(() => this.x.fd_ioctl(pid, fd, request));
   }
@@ -873,6 +893,40 @@ export class KernelCore {
 
   poll(pid: number, fd: number, events: number, wait: number): number {
     return this.plain(() => this.x.fd_poll(pid, fd, events, wait));
+  }
+
+  /**
+   * poll of n descriptors: `triples` holds [fd, events, 0] for each. The
+   * number with revents (read them with pollRevents), -errno or PENDING.
+   */
+  pollSet(pid: number, triples: Int32Array, wait: number): number {
+    this.guard();
+    try {
+      const n = triples.length / 3;
+      const call = (): number => {
+        this.i32.set(triples, this.stagePtr >>> 2);
+        return this.x.fd_poll_set(pid, n, wait);
+      };
+      let r: number;
+      if (triples.length * 4 <= this.stageCap) {
+        r = call();
+      } else {
+        r = this.x.fd_poll_set(pid, n, wait); // its errors first (EINVAL above RLIMIT_NOFILE), or NEED_STAGE
+        if (r === NEED_STAGE) r = this.restage(triples.length * 4, call);
+      }
+      this.after();
+      return r;
+    } catch (error) {
+      throw this.trapped(error);
+    }
+  }
+
+  /** The revents the last pollSet answered at once, one per descriptor. */
+  pollRevents(n: number): number[] {
+    const at = this.stagePtr >>> 2;
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.i32[at + 3 * i + 2]!;
+    return out;
   }
 
   /** Stages a path's bytes (the core reads them from the staging buffer) and runs `call` with their length. */

@@ -11,15 +11,15 @@
  */
 
 import type {
-  CallOptions, Datagram, Message, MsgInfo, MsqidDs, MsqidSet, MType, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
+  CallOptions, Datagram, Message, MsgInfo, MsqidDs, MsqidSet, MType, PollFd, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
   Stat, Timespec, WithResult,
 } from '../api.js';
 import {
-  GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT,
+  F_DUPFD, GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_INFO, MSG_STAT,
   MSG_STAT_ANY, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL, SOL_SOCKET,
 } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
-import { bytes, callOptions, flags, int, size, unsigned32 } from '../validate.js';
+import { bytes, callOptions, flags, int, pollFds, size, unsigned32 } from '../validate.js';
 import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID, VALUES_MISMATCH } from './abi.js';
 import { Settles, type KernelCore } from './kernel.js';
 import { clampSize, long, splitLong } from './marshal.js';
@@ -450,6 +450,24 @@ export class EmuProcess implements SimProcess {
     if (r < 0) throw new IpcError(-r, 'close');
   }
 
+  dup(fd: number): number {
+    const r = this.core.fcntl(this.pid, int('fd', fd), F_DUPFD, 0);
+    if (r < 0) throw new IpcError(-r, 'dup');
+    return r;
+  }
+
+  dup2(oldfd: number, newfd: number): number {
+    const r = this.core.dup2(this.pid, int('oldfd', oldfd), int('newfd', newfd));
+    if (r < 0) throw new IpcError(-r, 'dup2');
+    return r;
+  }
+
+  dup3(oldfd: number, newfd: number, flags: number): number {
+    const r = this.core.dup3(this.pid, int('oldfd', oldfd), int('newfd', newfd), int('flags', flags));
+    if (r < 0) throw new IpcError(-r, 'dup3');
+    return r;
+  }
+
   fcntl(fd: number, cmd: number, arg?: number): number {
     const f = int('fd', fd);
     const c = int('cmd', cmd);
@@ -466,7 +484,12 @@ export class EmuProcess implements SimProcess {
     return r;
   }
 
-  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number> {
+  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number>;
+  poll(fds: readonly PollFd[], timeout: number, opts?: CallOptions): Promise<number[]>;
+  poll(
+    fd: number | readonly PollFd[], events: number, timeout?: number | CallOptions, opts?: CallOptions,
+  ): Promise<number | number[]> {
+    if (Array.isArray(fd)) return this.pollSet(fd, events, timeout as CallOptions | undefined);
     try {
       const f = int('fd', fd);
       const e = int('events', events) & 0xffff; // struct pollfd's events is a short
@@ -475,8 +498,26 @@ export class EmuProcess implements SimProcess {
       const r = this.core.poll(this.pid, f, e, t === 0 ? 0 : 1);
       if (r >= 0) return Promise.resolve(r);
       if (r === PENDING) {
-        const limit = t > 0 ? (o.timeout !== undefined && o.timeout < t ? o.timeout : t) : o.timeout;
-        return this.core.sleep<number>(this.pid, 'poll', Settles.Poll, { signal: o.signal, timeout: limit });
+        const own = pollTimer(t, o);
+        return this.core.sleep<number>(this.pid, 'poll', Settles.Poll, { signal: o.signal, timeout: own ? t : o.timeout }, 0, own);
+      }
+      return Promise.reject(new IpcError(-r, 'poll'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private pollSet(fds: unknown, timeout: number, opts?: CallOptions): Promise<number[]> {
+    try {
+      const triples = pollFds('fds', fds);
+      const t = int('timeout', timeout);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const n = triples.length / 3;
+      const r = this.core.pollSet(this.pid, triples, t === 0 ? 0 : 1);
+      if (r >= 0) return Promise.resolve(this.core.pollRevents(n));
+      if (r === PENDING) {
+        const own = pollTimer(t, o);
+        return this.core.sleep<number[]>(this.pid, 'poll', Settles.PollSet, { signal: o.signal, timeout: own ? t : o.timeout }, n, own);
       }
       return Promise.reject(new IpcError(-r, 'poll'));
     } catch (error) {
@@ -613,4 +654,13 @@ export class EmuProcess implements SimProcess {
     if (child < 0) throw new IpcError(-child, 'fork');
     return new EmuProcess(this.core, child, this.uid, this.gid);
   }
+}
+
+/**
+ * Whether a sleeping poll's timer is its own `timeout` (its passing answers
+ * "nothing"), rather than the call's `opts.timeout`, which fails it with
+ * EAGAIN as it does every call: the earlier of the two.
+ */
+function pollTimer(timeout: number, opts: CallOptions): boolean {
+  return timeout > 0 && (opts.timeout === undefined || timeout <= opts.timeout);
 }

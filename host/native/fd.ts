@@ -18,10 +18,10 @@
  * conformance agent's main thread; interruptThread(tid, restart) ends them.
  */
 
-import type { CallOptions, Stat } from '../api.js';
-import { F_GETFL, O_NONBLOCK, O_RDWR } from '../constants.js';
+import type { CallOptions, PollFd, Stat } from '../api.js';
+import { F_GETFD, F_GETFL, O_NONBLOCK, O_RDWR } from '../constants.js';
 import { ERRNO, IpcError, check } from '../errors.js';
-import { bytes, flags, int, size, unsigned32 } from '../validate.js';
+import { bytes, flags, int, pollFds, size, unsigned32 } from '../validate.js';
 import type { RawAddon } from './addon.js';
 import { type BlockingCalls, blockingOptions, hereOptions, isRestart, wouldSleepError } from './wait.js';
 
@@ -55,6 +55,8 @@ export interface RawFd {
   writeStart(fd: number, data: Uint8Array): number;
   writeHere(fd: number, data: Uint8Array): number;
   close(fd: number): number;
+  dup(fd: number): number;
+  dup3(oldfd: number, newfd: number, flags: number): number;
   /** Commands with an int argument only; any other answers EINVAL. */
   fcntl(fd: number, cmd: number, arg: number): number;
   /** FIONREAD only; any other request answers ENOTTY (EBADF first). */
@@ -63,6 +65,11 @@ export interface RawFd {
   poll(fd: number, events: number): number;
   pollStart(fd: number, events: number, timeout: number): number;
   pollHere(fd: number, events: number, timeout: number): number;
+  /** poll of [fd, events, revents] triples with timeout 0: the count; the revents written into them. */
+  pollSet(triples: Int32Array, timeout: number): number;
+  /** Settles with the count and `data`: the revents as int32s. */
+  pollSetStart(triples: Int32Array, timeout: number): number;
+  pollSetHere(triples: Int32Array, timeout: number): number;
 }
 
 export function rawFd(raw: RawAddon): RawFd {
@@ -82,6 +89,13 @@ function promise<T>(body: () => T | Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** The revents the addon wrote into poll's triples. */
+function revents(triples: Int32Array): number[] {
+  const out = new Array<number>(triples.length / 3);
+  for (let i = 0; i < out.length; i++) out[i] = triples[3 * i + 2]!;
+  return out;
 }
 
 function rejectIfAborted(options: CallOptions, syscall: string, restartable: boolean): void {
@@ -115,6 +129,25 @@ export class FdCalls {
 
   close(fd: number): void {
     check(this.raw.close(int('fd', fd)), 'close');
+  }
+
+  dup(fd: number): number {
+    return check(this.raw.dup(int('fd', fd)), 'dup');
+  }
+
+  dup2(oldfd: number, newfd: number): number {
+    const from = int('oldfd', oldfd);
+    const to = int('newfd', newfd);
+    // fs/file.c: dup2 onto itself only checks that oldfd is open; otherwise it is dup3 without flags
+    if (from === to) {
+      check(this.raw.fcntl(from, F_GETFD, 0), 'dup2');
+      return to;
+    }
+    return check(this.raw.dup3(from, to, 0), 'dup2');
+  }
+
+  dup3(oldfd: number, newfd: number, flags: number): number {
+    return check(this.raw.dup3(int('oldfd', oldfd), int('newfd', newfd), int('flags', flags)), 'dup3');
   }
 
   fcntl(fd: number, cmd: number, arg?: number): number {
@@ -290,6 +323,34 @@ export class FdCalls {
       rejectIfAborted(options, 'poll', false);
       return this.calls.run('poll', () => this.raw.pollStart(id, mask, wait), options, false).then((o) => o.result);
     });
+  }
+
+  pollSet(fds: readonly PollFd[], timeout: number, opts?: CallOptions): Promise<number[]> {
+    return promise(() => {
+      const triples = pollFds('fds', fds);
+      const wait = int('timeout', timeout);
+      const options = blockingOptions(opts);
+      const now = check(this.raw.pollSet(triples, 0), 'poll');
+      if (now !== 0 || wait === 0) return revents(triples);
+      rejectIfAborted(options, 'poll', false);
+      return this.calls.run('poll', () => this.raw.pollSetStart(triples, wait), options, false).then((o) => {
+        const data = o.data!; // the revents as int32s, in an ArrayBuffer of their own
+        return Array.from(new Int32Array(data.buffer, data.byteOffset, data.length >>> 2));
+      });
+    });
+  }
+
+  pollSetHere(fds: readonly PollFd[], timeout: number, opts?: CallOptions): number[] {
+    const triples = pollFds('fds', fds);
+    const wait = int('timeout', timeout);
+    const options = hereOptions(opts);
+    if (options.signal?.aborted) {
+      const now = check(this.raw.pollSet(triples, 0), 'poll');
+      if (now !== 0 || wait === 0) return revents(triples);
+      throw new IpcError(ERRNO.EINTR, 'poll', { cause: options.signal.reason });
+    }
+    check(this.raw.pollSetHere(triples, wait), 'poll');
+    return revents(triples);
   }
 
   pollHere(fd: number, events: number, timeout: number, opts?: CallOptions): number {

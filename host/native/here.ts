@@ -13,7 +13,7 @@
  * main thread"). Everything else is openNative().self()'s.
  */
 
-import type { CallOptions, Datagram, Message, MType, SemBuf, Timespec } from '../api.js';
+import type { CallOptions, Datagram, Message, MType, PollFd, SemBuf, Timespec } from '../api.js';
 import { loadAddon } from './load.js';
 import { nativeCalls } from './index.js';
 import { NativeProcess } from './process.js';
@@ -66,8 +66,13 @@ class ThreadProcess extends NativeProcess {
     return settled(() => this.fd.writeHere(fd, data, opts));
   }
 
-  override poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number> {
-    return settled(() => this.fd.pollHere(fd, events, timeout, opts));
+  override poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number>;
+  override poll(fds: readonly PollFd[], timeout: number, opts?: CallOptions): Promise<number[]>;
+  override poll(
+    fd: number | readonly PollFd[], events: number, timeout?: number | CallOptions, opts?: CallOptions,
+  ): Promise<number | number[]> {
+    if (Array.isArray(fd)) return settled(() => this.fd.pollSetHere(fd, events, timeout as CallOptions | undefined));
+    return settled(() => this.fd.pollHere(fd as number, events, timeout as number, opts));
   }
 
   override send(fd: number, data: Uint8Array, flags?: number, opts?: CallOptions): Promise<number> {

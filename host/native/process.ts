@@ -4,7 +4,7 @@
  */
 
 import type {
-  CallOptions, Datagram, Message, MsqidSet, MType, Process, Received, SemBuf, SemidSet, Stat, Timespec,
+  CallOptions, Datagram, Message, MsqidSet, MType, PollFd, Process, Received, SemBuf, SemidSet, Stat, Timespec,
 } from '../api.js';
 import type { FdCalls } from './fd.js';
 import type { MsgCalls } from './msg.js';
@@ -128,6 +128,18 @@ export class NativeProcess implements Process {
     this.fd.close(fd);
   }
 
+  dup(fd: number): number {
+    return this.fd.dup(fd);
+  }
+
+  dup2(oldfd: number, newfd: number): number {
+    return this.fd.dup2(oldfd, newfd);
+  }
+
+  dup3(oldfd: number, newfd: number, flags: number): number {
+    return this.fd.dup3(oldfd, newfd, flags);
+  }
+
   fcntl(fd: number, cmd: number, arg?: number): number {
     return this.fd.fcntl(fd, cmd, arg);
   }
@@ -136,8 +148,13 @@ export class NativeProcess implements Process {
     return this.fd.ioctl(fd, request);
   }
 
-  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number> {
-    return this.fd.poll(fd, events, timeout, opts);
+  poll(fd: number, events: number, timeout: number, opts?: CallOptions): Promise<number>;
+  poll(fds: readonly PollFd[], timeout: number, opts?: CallOptions): Promise<number[]>;
+  poll(
+    fd: number | readonly PollFd[], events: number, timeout?: number | CallOptions, opts?: CallOptions,
+  ): Promise<number | number[]> {
+    if (Array.isArray(fd)) return this.fd.pollSet(fd, events, timeout as CallOptions | undefined);
+    return this.fd.poll(fd as number, events, timeout as number, opts);
   }
 
   socketpair(domain: number, type: number, protocol?: number): [number, number] {
