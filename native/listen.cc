@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <cerrno>
@@ -149,6 +150,27 @@ napi_value Connect(napi_env env, napi_callback_info info) {
   return Result(env, ConnectOnce(&args));
 }
 
+// connectBrief(fd, path) → 0 or -errno: a blocking connect that waits one
+// clock tick at most. SO_SNDTIMEO is the wait unix_stream_connect allows a
+// full backlog (the smallest, 1 µs, is one jiffy); once it passes the call
+// answers EAGAIN instead of sleeping on. The socket's own timeout is put back.
+napi_value ConnectBrief(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd;
+  std::string path;
+  if (!FdPath(env, a, &fd, &path)) return nullptr;
+  struct timeval old;
+  socklen_t length = sizeof old;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, &length) != 0) return Result(env, -errno);
+  const struct timeval tick = {0, 1};
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tick, sizeof tick) != 0) return Result(env, -errno);
+  UnixAddress address(path);
+  ConnectArgs args{fd, &address};
+  int64_t r = ConnectOnce(&args);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof old);
+  return Result(env, r);
+}
+
 // connectStart(fd, path) → a handle; settle(handle, 0 or -errno) later.
 napi_value ConnectStart(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
@@ -222,6 +244,7 @@ napi_status DefineListen(napi_env env, napi_value exports, AddonState* state) {
       {"bind", nullptr, Bind, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"listen", nullptr, Listen, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connect", nullptr, Connect, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"connectBrief", nullptr, ConnectBrief, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connectStart", nullptr, ConnectStart, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connectHere", nullptr, ConnectHere, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"accept4", nullptr, Accept4, nullptr, nullptr, nullptr, napi_enumerable, state},

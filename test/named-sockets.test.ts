@@ -73,4 +73,31 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(backend.unavailable !== undefined)('a connect whose signal is already aborted connects when the backlog has room, and fails with EINTR (EAGAIN for timeout 0) when it would sleep', async () => {
+    const p = await backend.process();
+    const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
+    const fds: number[] = [];
+    const sock = (): number => {
+      const fd = p.socket(AF_UNIX, SOCK_STREAM);
+      fds.push(fd);
+      return fd;
+    };
+    try {
+      const path = join(dir, 'listener');
+      const l = sock();
+      p.bind(l, path);
+      p.listen(l, 0);
+      const aborted = AbortSignal.abort();
+      const c1 = sock();
+      await p.connect(c1, path, { signal: aborted }); // room for one: no sleep, so the signal changes nothing
+      await rejectsWith(p.connect(sock(), path, { signal: aborted }), 'EINTR');
+      await rejectsWith(p.connect(sock(), path, { timeout: 0 }), 'EAGAIN');
+      fds.push(await p.accept(l));
+      await p.connect(sock(), path, { timeout: 0 }); // room again
+    } finally {
+      for (const fd of fds) p.close(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -16,10 +16,11 @@
  * A signal already aborted (or `timeout: 0`) asks whether the call would
  * sleep. accept: a listener with nothing queued (poll: no POLLIN) would;
  * one that is not listening answers at once (EINVAL, EOPNOTSUPP), as does a
- * non-socket. connect: only a path that is a socket could make it sleep
- * (a full backlog); whether the backlog is full cannot be seen from here,
- * so such a connect fails with EINTR / EAGAIN even when Linux would have
- * connected at once (not exact, said so in the brief's report).
+ * non-socket. connect: it is made on this thread with a send timeout of one
+ * clock tick (connectBrief), so a listener with room connects as Linux
+ * would, and a full backlog answers EAGAIN after that tick, which becomes
+ * the EINTR / EAGAIN Linux answers. Not exact only if the backlog frees
+ * within the tick (Linux, with the signal already pending, would not wait).
  */
 
 import type { CallOptions } from '../api.js';
@@ -30,10 +31,8 @@ import type { RawAddon } from './addon.js';
 import { pathArg } from './fd.js';
 import { type BlockingCalls, blockingOptions, hereOptions, wouldSleepError } from './wait.js';
 
-const S_IFMT = 0o170000;
 /** accept4's flags: any other bit is EINVAL before anything could sleep (net/socket.c). */
 const ACCEPT_FLAGS = SOCK_CLOEXEC | SOCK_NONBLOCK;
-const S_IFSOCK = 0o140000;
 
 /** The named-socket functions of the raw addon (native/listen.cc). Numbers < 0 are -errno. */
 export interface RawListen {
@@ -42,6 +41,8 @@ export interface RawListen {
   listen(fd: number, backlog: number): number;
   /** On this thread: only where it cannot sleep. */
   connect(fd: number, path: string): number;
+  /** A blocking connect that waits one clock tick at most: EAGAIN where the backlog is full. */
+  connectBrief(fd: number, path: string): number;
   connectStart(fd: number, path: string): number;
   connectHere(fd: number, path: string): number;
   /** On this thread: only where it cannot sleep. */
@@ -52,7 +53,6 @@ export interface RawListen {
   acceptConn(fd: number, out: Float64Array): number;
   fcntl(fd: number, cmd: number, arg: number): number;
   poll(fd: number, events: number): number;
-  stat(path: string, buf: Float64Array): number;
 }
 
 export function rawListen(raw: RawAddon): RawListen {
@@ -106,18 +106,14 @@ export class ListenCalls {
     return (fl & O_NONBLOCK) !== 0;
   }
 
-  /** Whether a blocking connect to `path` could sleep: only a socket file can have a full backlog. */
-  private connectMaySleep(path: string): boolean {
-    return this.raw.stat(path, this.out) === 0 && (this.out[0]! & S_IFMT) === S_IFSOCK;
-  }
-
   /** A connect that answers now, or undefined when it must go where it may sleep. */
   private connectNow(id: number, path: string, options: CallOptions): number | undefined {
     if (this.nonblocking(id, 'connect')) return check(this.raw.connect(id, path), 'connect');
     const early = wouldSleepError(options, 'connect', true);
     if (early === undefined) return undefined;
-    if (this.connectMaySleep(path)) throw early;
-    return check(this.raw.connect(id, path), 'connect');
+    const r = this.raw.connectBrief(id, path);
+    if (r === -ERRNO.EAGAIN) throw early; // the backlog is full: Linux would have slept
+    return check(r, 'connect');
   }
 
   connect(fd: number, path: string, opts?: CallOptions): Promise<void> {
