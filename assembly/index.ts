@@ -103,7 +103,10 @@
  *   sock_setopt(pid, fd, level, optname, value)  0 | -errno
  *   sock_getopt(pid, fd, level, optname)         value | -errno
  *   sock_socket(pid, domain, type, protocol)     fd | -errno
- *   sock_bind(pid, fd, len, how)       0 | -errno; the path staged (as fifo_make)
+ *   sock_bind(pid, fd, len, how, nameLen)  0 | -errno; the path staged (as fifo_make), then the
+ *                                      name as given (nameLen bytes: what getsockname answers)
+ *   sock_name(pid, fd, peer)           length | -errno; getsockname (peer 0) / getpeername (1), the
+ *                                      name's bytes in the staging buffer (0: unnamed)
  *   sock_listen(pid, fd, backlog)      0 | -errno
  *   sock_connect(pid, fd, len, how)    0 | -errno | PENDING (completes with 0 or -errno); path staged
  *   sock_accept(pid, fd, flags)        fd | -errno | PENDING (completes with the fd or -errno)
@@ -132,7 +135,7 @@ import { fifoMake, fifoOpen, fifoStat, fifoUnlink } from './pipe/fifo';
 import { initPipes, pipe2 as pipeCreate } from './pipe/ops';
 import { sockRecv, sockSend } from './sock/io';
 import { checkSock, initSockets, sockGetOpt, sockSetOpt, sockShutdown, socketPair } from './sock/ops';
-import { initListen, sockAccept, sockBind, sockConnect, sockListen, sockSocket } from './sock/listen';
+import { initListen, sockAccept, sockBind, sockConnect, sockListen, sockName, sockSocket } from './sock/listen';
 import { fdFile } from './fd/table';
 import { initRegularFiles } from './fd/regfile';
 import { registerExitHook, registerForkHook } from './proc/process';
@@ -540,12 +543,19 @@ export function sock_socket(pid: i32, domain: i32, type: i32, protocol: i32): i3
   return sockSocket(p, domain, type, protocol);
 }
 
-export function sock_bind(pid: i32, fd: i32, len: i32, how: i32): i32 {
+export function sock_bind(pid: i32, fd: i32, len: i32, how: i32, nameLen: i32): i32 {
   enter();
   const p = getProcess(pid);
   if (p === null) return -ESRCH;
-  if (len < 0 || <usize>len > stageBytes()) return -EINVAL;
-  return sockBind(p, fd, len, how);
+  if (len < 0 || nameLen < 0 || <usize>len + <usize>nameLen > stageBytes()) return -EINVAL;
+  return sockBind(p, fd, len, how, nameLen);
+}
+
+export function sock_name(pid: i32, fd: i32, peer: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  return sockName(p, fd, peer != 0);
 }
 
 export function sock_listen(pid: i32, fd: i32, backlog: i32): i32 {

@@ -485,6 +485,21 @@ export interface Process {
    */
   bind(fd: number, path: string): void;
 
+  /**
+   * getsockname(2): the socket's name as `bind` was given it (not made
+   * absolute), '' when unnamed. A connection `accept` returns carries its
+   * listener's name. The name stays after its file is unlinked.
+   * @throws ENOTSOCK, EBADF.
+   */
+  getsockname(fd: number): string;
+
+  /**
+   * getpeername(2): the name of the socket's peer ('' when the peer is
+   * unnamed, as a socketpair's ends and most clients are), also after the
+   * peer has closed. @throws ENOTCONN (no peer), ENOTSOCK, EBADF.
+   */
+  getpeername(fd: number): string;
+
   /** listen(2): queue up to `backlog` connections not yet accepted (capped at somaxconn, 4096). @throws EINVAL (not bound, or connected), EOPNOTSUPP (SOCK_DGRAM), ENOTSOCK. */
   listen(fd: number, backlog: number): void;
 

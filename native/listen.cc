@@ -131,6 +131,27 @@ napi_value Bind(napi_env env, napi_callback_info info) {
   return Result(env, bind(fd, address.Get(), address.Length()) == 0 ? 0 : -errno);
 }
 
+// getname(fd, peer) → the name (getsockname; getpeername when peer is 1) or
+// -errno. Unnamed: ''. A path ends at its NUL; an abstract name (a leading
+// NUL) is all the bytes the kernel gave.
+napi_value Getname(napi_env env, napi_callback_info info) {
+  FdArgs a(env, info);
+  int32_t fd, peer;
+  if (!ArgInt(env, a.argv[0], "fd", &fd) || !ArgInt(env, a.argv[1], "peer", &peer)) return nullptr;
+  struct sockaddr_un address;
+  socklen_t length = sizeof address;
+  int r = peer != 0 ? getpeername(fd, reinterpret_cast<struct sockaddr*>(&address), &length)
+                    : getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length);
+  if (r != 0) return Result(env, -errno);
+  const size_t base = offsetof(struct sockaddr_un, sun_path);
+  size_t size = length > base ? length - base : 0;
+  if (size > sizeof address.sun_path) size = sizeof address.sun_path;
+  if (size > 0 && address.sun_path[0] != '\0') size = strnlen(address.sun_path, size);
+  napi_value name;
+  if (napi_create_string_utf8(env, address.sun_path, size, &name) != napi_ok) return nullptr;
+  return name;
+}
+
 // listen(fd, backlog) → 0 or -errno
 napi_value Listen(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
@@ -244,6 +265,7 @@ napi_status DefineListen(napi_env env, napi_value exports, AddonState* state) {
       {"bind", nullptr, Bind, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"listen", nullptr, Listen, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connect", nullptr, Connect, nullptr, nullptr, nullptr, napi_enumerable, state},
+      {"getname", nullptr, Getname, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connectBrief", nullptr, ConnectBrief, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connectStart", nullptr, ConnectStart, nullptr, nullptr, nullptr, napi_enumerable, state},
       {"connectHere", nullptr, ConnectHere, nullptr, nullptr, nullptr, napi_enumerable, state},

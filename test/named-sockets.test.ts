@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AF_UNIX, POLLIN, SOCK_NONBLOCK, SOCK_STREAM } from '../host/constants.js';
+import { AF_UNIX, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from '../host/constants.js';
 import { BACKENDS } from './backends.js';
 import { rejectsWith, throwsWith } from './errors.js';
 
@@ -68,6 +68,62 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       expect(await p.send(c3, text('still'))).toBe(5);
       expect(str((await p.recv(s3, 16)).data)).toBe('still');
       await rejectsWith(p.connect(early, path), 'ENOENT');
+    } finally {
+      for (const fd of fds) p.close(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(backend.unavailable !== undefined)('getsockname answers the name as bind was given it, also after unlink; an accepted socket carries its listener\'s name; getpeername answers the peer\'s, also after the peer closed, and ENOTCONN without one', async () => {
+    const p = await backend.process();
+    const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
+    const fds: number[] = [];
+    const sock = (type = SOCK_STREAM): number => {
+      const fd = p.socket(AF_UNIX, type);
+      fds.push(fd);
+      return fd;
+    };
+    try {
+      const given = `${dir}/./l.sock`; // kept as given, not made canonical
+      const l = sock();
+      expect(p.getsockname(l)).toBe('');
+      p.bind(l, given);
+      p.listen(l, 4);
+      expect(p.getsockname(l)).toBe(given);
+      throwsWith(() => p.getpeername(l), 'ENOTCONN');
+      const c = sock();
+      throwsWith(() => p.getpeername(c), 'ENOTCONN');
+      await p.connect(c, join(dir, 'l.sock'));
+      expect(p.getpeername(c)).toBe(given); // the accepted socket's name: the listener's
+      const s = await p.accept(l);
+      fds.push(s);
+      expect(p.getsockname(s)).toBe(given);
+      expect(p.getpeername(s)).toBe(''); // an unnamed client
+      p.unlink(join(dir, 'l.sock'));
+      expect(p.getsockname(l)).toBe(given);
+      p.close(fds.splice(fds.indexOf(s), 1)[0]!);
+      expect(p.getpeername(c)).toBe(given); // the peer has closed: its name stays
+      // a named client
+      const named = sock();
+      p.bind(named, join(dir, 'client.sock'));
+      const l2 = sock();
+      p.bind(l2, join(dir, 'l2.sock'));
+      p.listen(l2, 1);
+      await p.connect(named, join(dir, 'l2.sock'));
+      const s2 = await p.accept(l2);
+      fds.push(s2);
+      expect(p.getpeername(s2)).toBe(join(dir, 'client.sock'));
+      p.close(fds.splice(fds.indexOf(named), 1)[0]!);
+      expect(p.getpeername(s2)).toBe(join(dir, 'client.sock'));
+      // a pair is unnamed on both sides; a datagram socket alone has no peer
+      const [x, y] = p.socketpair(AF_UNIX, SOCK_STREAM);
+      fds.push(x, y);
+      expect([p.getsockname(x), p.getpeername(x)]).toEqual(['', '']);
+      throwsWith(() => p.getpeername(sock(SOCK_DGRAM)), 'ENOTCONN');
+      const [r, w] = p.pipe();
+      fds.push(r, w);
+      throwsWith(() => p.getsockname(r), 'ENOTSOCK');
+      throwsWith(() => p.getpeername(w), 'ENOTSOCK');
     } finally {
       for (const fd of fds) p.close(fd);
       rmSync(dir, { recursive: true, force: true });

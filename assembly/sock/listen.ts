@@ -21,10 +21,10 @@
  * path): the host refuses them before they reach the core.
  */
 
-import { C_TOKEN, cellAddr, stage } from '../abi';
+import { C_TOKEN, cellAddr, reserveStage, stage } from '../abi';
 import {
   EAFNOSUPPORT, EAGAIN, EINVAL, EISCONN, ENOMEM, ENOTSOCK, EBADF, EOPNOTSUPP, EPROTONOSUPPORT, EPROTOTYPE, ESOCKTNOSUPPORT,
-  ECONNREFUSED,
+  ECONNREFUSED, ENOTCONN,
 } from '../errno';
 import { File, FILE_SOCK, fget, FMODE_READ, FMODE_WRITE, fput, newFile, O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../fd/file';
 import { fdFile, fdInstall, fdReserve, fdUnreserve } from '../fd/table';
@@ -36,7 +36,7 @@ import {
   registerKind, setInterruptHook, wake, Waiter,
 } from '../wait/waiters';
 import {
-  newSock, peerWaiters, RCV_SHUTDOWN, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
+  addrCopy, addrGet, addrLen, addrNew, addrPut, newSock, peerWaiters, RCV_SHUTDOWN, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
   TCP_ESTABLISHED, TCP_LISTEN, wakePeerWaiters, wakeSock,
 } from './sock';
 
@@ -106,15 +106,43 @@ export function sockSocket(p: Process, domain: i32, type: i32, protocol: i32): i
   return fd;
 }
 
-/** bind(2) to the staged path (unix_bind_bsd): see fifo.ts sockBindNode. */
-export function sockBind(p: Process, fd: i32, len: u32, how: i32): i32 {
+/**
+ * bind(2) to the staged path (unix_bind_bsd): see fifo.ts sockBindNode. The
+ * canonical path (len bytes) is staged first, then the name as given
+ * (nameLen bytes), which getsockname answers.
+ */
+export function sockBind(p: Process, fd: i32, len: u32, how: i32, nameLen: u32): i32 {
   const e = fileOf(p, fd);
   if (e < 0) return e;
   const s = changetype<Sock>(changetype<File>(found).obj);
+  const addr = s.node != 0 ? <usize>0 : addrNew(stage() + <usize>len, nameLen);
+  if (s.node == 0 && addr == 0) return -ENOMEM;
   const r = sockBindNode(p, len, how, changetype<usize>(s), s.node != 0);
-  if (r < 0) return <i32>r;
+  if (r < 0) {
+    if (addr != 0) addrPut(addr);
+    return <i32>r;
+  }
   s.node = <usize>r;
+  s.addr = addr;
   return 0;
+}
+
+/**
+ * getsockname(2) (peer false) and getpeername(2) (peer true) of a socket:
+ * the name's bytes go to the staging buffer; answers their length (0:
+ * unnamed). A socket with no peer has no peer name (ENOTCONN); a peer that
+ * has closed still has its name.
+ */
+export function sockName(p: Process, fd: i32, peer: bool): i32 {
+  const e = fileOf(p, fd);
+  if (e < 0) return e;
+  let s = changetype<Sock>(changetype<File>(found).obj);
+  if (peer) {
+    if (s.peer == 0) return -ENOTCONN;
+    s = changetype<Sock>(s.peer);
+  }
+  if (!reserveStage(<usize>addrLen(s))) return -ENOMEM;
+  return <i32>addrCopy(s, stage());
 }
 
 /**
@@ -165,6 +193,8 @@ function connectPass(p: Process, s: Sock, path: usize, len: u32, how: i32, nonbl
   if (s.state != TCP_CLOSE) return -EINVAL;
   const embryo = newSock(s.type);
   if (embryo === null) return -ENOMEM;
+  // the accepted socket carries the listener's name (getsockname of it, getpeername of the client)
+  if (other.addr != 0) embryo.addr = addrGet(other.addr);
   embryo.peer = changetype<usize>(s);
   s.refs++;
   s.peer = changetype<usize>(embryo);

@@ -109,8 +109,10 @@ export class Sock {
   qBytes: u32;
   wHead: usize;
   wTail: usize;
-  /** The bound name (a FifoNode of kind NODE_SOCK), or 0: unix_sk(sk)->addr. */
+  /** The socket file it is bound to (a FifoNode of kind NODE_SOCK), or 0. */
   node: usize;
+  /** unix_sk(sk)->addr: the name as bind was given it (an Addr), shared with the connections a listener accepts; 0 unnamed. */
+  addr: usize;
   /** sk_max_ack_backlog of a listener. */
   backlog: i32;
   /** A listener's connections not yet accepted (server-side socks, linked by `anext`), and their count. */
@@ -175,6 +177,7 @@ export function newSock(type: i32): Sock | null {
   s.qBytes = 0;
   listInit(sleepers(s));
   s.node = 0;
+  s.addr = 0;
   s.backlog = 0;
   s.aHead = 0;
   s.aTail = 0;
@@ -201,7 +204,52 @@ export function wakePeerWaiters(s: Sock): void {
 }
 
 export function sockPut(s: Sock): void {
-  if (--s.refs == 0) free(changetype<usize>(s), offsetof<Sock>());
+  if (--s.refs != 0) return;
+  // the name lives as long as the socket: a peer's getpeername reads it after this one closed
+  if (s.addr != 0) addrPut(s.addr);
+  free(changetype<usize>(s), offsetof<Sock>());
+}
+
+/**
+ * struct unix_address: a name's bytes as bind(2) was given them, with a
+ * count of the sockets that carry it (a listener and what it accepted).
+ *   refs: i32, len: u32, then len bytes
+ */
+const ADDR_HEAD: usize = 8;
+
+/** A new name holding `len` bytes from `src` (one reference), or 0 when memory is exhausted. */
+export function addrNew(src: usize, len: u32): usize {
+  const a = alloc(ADDR_HEAD + <usize>len);
+  if (a == 0) return 0;
+  store<i32>(a, 1);
+  store<u32>(a, len, 4);
+  memory.copy(a + ADDR_HEAD, src, <usize>len);
+  return a;
+}
+
+export function addrGet(a: usize): usize {
+  store<i32>(a, load<i32>(a) + 1);
+  return a;
+}
+
+export function addrPut(a: usize): void {
+  const refs = load<i32>(a) - 1;
+  if (refs == 0) free(a, ADDR_HEAD + <usize>load<u32>(a, 4));
+  else store<i32>(a, refs);
+}
+
+/** Copies the name of `s` to `dst`; answers its length (0: unnamed). */
+export function addrCopy(s: Sock, dst: usize): u32 {
+  const a = s.addr;
+  if (a == 0) return 0;
+  const len = load<u32>(a, 4);
+  memory.copy(dst, a + ADDR_HEAD, <usize>len);
+  return len;
+}
+
+/** The length of the name of `s` (0: unnamed). */
+export function addrLen(s: Sock): u32 {
+  return s.addr == 0 ? 0 : load<u32>(s.addr, 4);
 }
 
 /** Wakes every sleeper of the socket to re-check (sock_def_wakeup, sock_def_readable). */

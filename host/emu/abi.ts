@@ -6,7 +6,7 @@
 
 import type { WasmMemory } from './wasm.js';
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** What a call answers when it went to sleep (its token is in the TOKEN cell). */
 export const PENDING = -0x10000;
@@ -126,7 +126,8 @@ export interface KernelExports {
   sock_setopt(pid: number, fd: number, level: number, optname: number, value: number): number;
   sock_getopt(pid: number, fd: number, level: number, optname: number): number;
   sock_socket(pid: number, domain: number, type: number, protocol: number): number;
-  sock_bind(pid: number, fd: number, len: number, how: number): number;
+  sock_bind(pid: number, fd: number, len: number, how: number, nameLen: number): number;
+  sock_name(pid: number, fd: number, peer: number): number;
   sock_listen(pid: number, fd: number, backlog: number): number;
   sock_connect(pid: number, fd: number, len: number, how: number): number;
   sock_accept(pid: number, fd: number, flags: number): number;

@@ -980,8 +980,20 @@ export class KernelCore {
   }
 
   /** bind(2) to a canonical path: 0 or -errno. */
-  bind(pid: number, fd: number, path: Uint8Array, how: number): number {
-    return this.withPath(path, (len) => this.x.sock_bind(pid, fd, len, how));
+  /** bind(2) to a canonical path; `name` is the path as given, which getsockname answers. */
+  bind(pid: number, fd: number, path: Uint8Array, how: number, name: Uint8Array): number {
+    const both = new Uint8Array(path.length + name.length);
+    both.set(path);
+    both.set(name, path.length);
+    return this.withPath(both, () => this.x.sock_bind(pid, fd, path.length, how, name.length));
+  }
+
+  /** getsockname (peer 0) / getpeername (1): the name's bytes (empty: unnamed), or -errno. */
+  sockName(pid: number, fd: number, peer: number): Uint8Array | number {
+    const r = this.plain(() => this.x.sock_name(pid, fd, peer));
+    if (r < 0) return r;
+    this.readStage();
+    return this.u8.slice(this.stagePtr, this.stagePtr + r);
   }
 
   sockListen(pid: number, fd: number, backlog: number): number {

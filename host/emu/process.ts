@@ -26,6 +26,10 @@ import { clampSize, long, splitLong } from './marshal.js';
 import { canonicalPath, pathHow, socketPath } from './paths.js';
 import { packed, packSops, readSemTimeout, semWait, setallValues } from './sem-args.js';
 
+/** Socket names cross as UTF-8, as sun_path holds a path's bytes. */
+const NAME = new TextEncoder();
+const NAMES = new TextDecoder();
+
 const RESOLVED: Promise<void> = Promise.resolve();
 // Only an empty view can be detached: a non-empty Uint8Array skips validate.bytes(), whose
 // `.byteLength` costs ~12 ns on Node 20 where `.length` is free. Same answers.
@@ -594,8 +598,22 @@ export class EmuProcess implements SimProcess {
     const p = socketPath(path, 'bind');
     // the core knows no directories: one of the host's stands at the path (mknod's EEXIST)
     if (p.text !== '/' && this.core.directories(p.text).kind === 'dir') throw new IpcError(ERRNO.EADDRINUSE, 'bind');
-    const r = this.core.bind(this.pid, f, p.bytes, pathHow(p, this.core.directories));
+    const r = this.core.bind(this.pid, f, p.bytes, pathHow(p, this.core.directories), NAME.encode(path));
     if (r < 0) throw new IpcError(-r, 'bind');
+  }
+
+  getsockname(fd: number): string {
+    return this.sockName(fd, 0, 'getsockname');
+  }
+
+  getpeername(fd: number): string {
+    return this.sockName(fd, 1, 'getpeername');
+  }
+
+  private sockName(fd: number, peer: number, syscall: string): string {
+    const r = this.core.sockName(this.pid, int('fd', fd), peer);
+    if (typeof r === 'number') throw new IpcError(-r, syscall);
+    return NAMES.decode(r);
   }
 
   listen(fd: number, backlog: number): void {

@@ -39,6 +39,8 @@ export interface RawListen {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, path: string): number;
   listen(fd: number, backlog: number): number;
+  /** getsockname (peer 0) or getpeername (peer 1): the name ('' unnamed), or -errno. */
+  getname(fd: number, peer: number): string | number;
   /** On this thread: only where it cannot sleep. */
   connect(fd: number, path: string): number;
   /** A blocking connect that waits one clock tick at most: EAGAIN where the backlog is full. */
@@ -104,6 +106,14 @@ export class ListenCalls {
     const fl = this.raw.fcntl(fd, F_GETFL, 0);
     if (fl < 0) throw new IpcError(-fl, syscall);
     return (fl & O_NONBLOCK) !== 0;
+  }
+
+  getsockname(fd: number): string {
+    return name(this.raw.getname(int('fd', fd), 0), 'getsockname');
+  }
+
+  getpeername(fd: number): string {
+    return name(this.raw.getname(int('fd', fd), 1), 'getpeername');
   }
 
   /** A connect that answers now, or undefined when it must go where it may sleep. */
@@ -184,4 +194,9 @@ export class ListenCalls {
     if (now !== undefined) return now;
     return check(this.raw.accept4Here(id, flag), 'accept4');
   }
+}
+
+function name(got: string | number, syscall: string): string {
+  if (typeof got === 'number') throw new IpcError(-got, syscall);
+  return got;
 }

@@ -191,6 +191,14 @@ export class NativeProcess implements Process {
     this.sock.named.bind(fd, path);
   }
 
+  getsockname(fd: number): string {
+    return this.sock.named.getsockname(fd);
+  }
+
+  getpeername(fd: number): string {
+    return this.sock.named.getpeername(fd);
+  }
+
   listen(fd: number, backlog: number): void {
     this.sock.named.listen(fd, backlog);
   }

@@ -202,6 +202,7 @@ describe.each(BUILDS)('named AF_UNIX sockets (%s build)', (build) => {
     expect(root.fcntl(s, F_GETFD)).toBe(1);
     expect(await root.poll(l, ALL, 0)).toBe(0);
     expect(root.ioctl(s, FIONREAD)).toBe(5);
+    expect([root.getsockname(s), root.getpeername(c)]).toEqual(['/l', '/l']); // the listener's name, shared
     expect(str((await root.recv(s, 10)).data)).toBe('hello');
     await root.write(s, text('back'));
     expect(str(await root.read(c, 10))).toBe('back');
