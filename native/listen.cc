@@ -28,17 +28,22 @@ namespace {
 // net/unix/af_unix.c: unix_mkname_bsd terminates the copy it made), and a
 // longer one is passed with its real length, so the kernel answers it
 // (unix_validate_addr: EINVAL above sizeof(struct sockaddr_un)).
+// A socket name as the kernel takes it: a path (NUL-terminated when there is
+// room), an abstract name (a leading NUL; its length is all of it), or ''
+// (the family alone: bind autobinds, connect answers EINVAL).
 class UnixAddress {
  public:
-  explicit UnixAddress(const std::string& path) {
+  explicit UnixAddress(const std::string& name) {
     const size_t base = offsetof(struct sockaddr_un, sun_path);
-    bytes_.assign(base + path.size() + 1 < sizeof(struct sockaddr_un) ? sizeof(struct sockaddr_un)
-                                                                       : base + path.size() + 1,
+    const bool path = !name.empty() && name[0] != '\0';
+    bytes_.assign(base + name.size() + 1 < sizeof(struct sockaddr_un) ? sizeof(struct sockaddr_un)
+                                                                       : base + name.size() + 1,
                   0);
     sa_family_t family = AF_UNIX;
     std::memcpy(bytes_.data(), &family, sizeof family);
-    std::memcpy(bytes_.data() + base, path.data(), path.size());
-    length_ = static_cast<socklen_t>(base + path.size() + (base + path.size() < sizeof(struct sockaddr_un) ? 1 : 0));
+    std::memcpy(bytes_.data() + base, name.data(), name.size());
+    const bool terminated = path && base + name.size() < sizeof(struct sockaddr_un);
+    length_ = static_cast<socklen_t>(base + name.size() + (terminated ? 1 : 0));
   }
   const struct sockaddr* Get() const { return reinterpret_cast<const struct sockaddr*>(bytes_.data()); }
   socklen_t Length() const { return length_; }
@@ -117,8 +122,23 @@ napi_value Socket(napi_env env, napi_callback_info info) {
   return Result(env, fd >= 0 ? fd : -errno);
 }
 
-bool FdPath(napi_env env, FdArgs& a, int32_t* fd, std::string* path) {
-  return ArgInt(env, a.argv[0], "fd", fd) && ArgPath(env, a.argv[1], path);
+// fd and a socket name: a path without NUL bytes, an abstract name (any
+// bytes after its leading NUL), or ''.
+bool FdPath(napi_env env, FdArgs& a, int32_t* fd, std::string* name) {
+  if (!ArgInt(env, a.argv[0], "fd", fd)) return false;
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, a.argv[1], nullptr, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "path must be a string");
+    return false;
+  }
+  name->resize(length + 1);
+  napi_get_value_string_utf8(env, a.argv[1], &(*name)[0], length + 1, &length);
+  name->resize(length);
+  if (!name->empty() && (*name)[0] != '\0' && name->find('\0') != std::string::npos) {
+    napi_throw_type_error(env, nullptr, "path must not contain NUL bytes");
+    return false;
+  }
+  return true;
 }
 
 // bind(fd, path) → 0 or -errno

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AF_UNIX, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from '../host/constants.js';
+import { AF_UNIX, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM } from '../host/constants.js';
 import { BACKENDS } from './backends.js';
 import { rejectsWith, throwsWith } from './errors.js';
 
@@ -127,6 +127,60 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
     } finally {
       for (const fd of fds) p.close(fd);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(backend.unavailable !== undefined)('abstract names (a leading NUL): no file, one name per socket type, free again once its socket closes; bind to \'\' autobinds to NUL and five hex digits', async () => {
+    const p = await backend.process();
+    const fds: number[] = [];
+    const sock = (type = SOCK_STREAM): number => {
+      const fd = p.socket(AF_UNIX, type);
+      fds.push(fd);
+      return fd;
+    };
+    // the kernel's abstract names are shared by every process of the network namespace: make this one unique
+    const name = `\0ipcemu-test-${process.pid}-${backend.name}-${Date.now()}`;
+    try {
+      const l = sock();
+      p.bind(l, name);
+      p.listen(l, 1);
+      expect(p.getsockname(l)).toBe(name);
+      throwsWith(() => p.bind(sock(), name), 'EADDRINUSE');
+      throwsWith(() => p.bind(l, `${name}-2`), 'EINVAL'); // already bound
+      const d = sock(SOCK_DGRAM);
+      p.bind(d, name); // another type has names of its own
+      await rejectsWith(p.connect(sock(SOCK_SEQPACKET), name), 'ECONNREFUSED'); // not EPROTOTYPE: no seqpacket socket has it
+      await rejectsWith(p.connect(sock(), `${name}-missing`), 'ECONNREFUSED');
+      await rejectsWith(p.connect(sock(), `${name}\0`), 'ECONNREFUSED'); // every byte counts
+      const c = sock();
+      await p.connect(c, name);
+      expect(p.getpeername(c)).toBe(name);
+      const s = await p.accept(l);
+      fds.push(s);
+      expect(p.getsockname(s)).toBe(name);
+      expect(await p.send(c, text('abstract'))).toBe(8);
+      expect(str((await p.recv(s, 16)).data)).toBe('abstract');
+      p.close(fds.splice(fds.indexOf(l), 1)[0]!);
+      p.bind(sock(), name); // free again, though a connection it accepted is open
+      // autobind
+      const a = sock();
+      p.bind(a, '');
+      const auto = p.getsockname(a);
+      expect(auto).toMatch(/^\0[0-9a-f]{5}$/);
+      p.bind(a, ''); // a bound socket: nothing to do
+      expect(p.getsockname(a)).toBe(auto);
+      p.listen(a, 1);
+      const c2 = sock();
+      await p.connect(c2, auto);
+      expect(p.getpeername(c2)).toBe(auto);
+      // sun_path holds 108 bytes, the leading NUL among them
+      const long = `\0${'x'.repeat(107)}`.replace('x', String(process.pid % 10));
+      const b = sock();
+      p.bind(b, long);
+      expect(p.getsockname(b)).toBe(long);
+      throwsWith(() => p.bind(sock(), `${long}y`), 'EINVAL');
+    } finally {
+      for (const fd of fds) p.close(fd);
     }
   });
 

@@ -17,8 +17,7 @@
  * of the path. Both restart under SA_RESTART (-ERESTARTSYS: checked on
  * Linux 6.18 with sigaction(SA_RESTART): neither returns early).
  *
- * Not modelled: abstract names (a leading NUL) and autobind (an empty
- * path): the host refuses them before they reach the core.
+ * Abstract names (a leading NUL) and autobind (bind with no name): abstract.ts.
  */
 
 import { C_TOKEN, cellAddr, reserveStage, stage } from '../abi';
@@ -39,7 +38,11 @@ import {
   addrCopy, addrGet, addrLen, addrNew, addrPut, newSock, peerWaiters, RCV_SHUTDOWN, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
   TCP_ESTABLISHED, TCP_LISTEN, wakePeerWaiters, wakeSock,
 } from './sock';
+import { abstractBind, abstractFind, autobind } from './abstract';
 
+/** `how` bits beside the path ones (pipe/fifo.ts): the name is abstract; bind with no name (autobind). */
+const ABSTRACT: i32 = 8;
+const AUTOBIND: i32 = 16;
 const AF_UNIX: i32 = 1;
 const NPROTO: i32 = 46;
 const SOCK_RAW: i32 = 3;
@@ -115,9 +118,12 @@ export function sockBind(p: Process, fd: i32, len: u32, how: i32, nameLen: u32):
   const e = fileOf(p, fd);
   if (e < 0) return e;
   const s = changetype<Sock>(changetype<File>(found).obj);
-  const addr = s.node != 0 ? <usize>0 : addrNew(stage() + <usize>len, nameLen);
-  if (s.node == 0 && addr == 0) return -ENOMEM;
-  const r = sockBindNode(p, len, how, changetype<usize>(s), s.node != 0);
+  if ((how & AUTOBIND) != 0) return autobind(s);
+  if ((how & ABSTRACT) != 0) return abstractBind(s, stage() + <usize>len, nameLen);
+  const bound = s.addr != 0;
+  const addr = bound ? <usize>0 : addrNew(stage() + <usize>len, nameLen);
+  if (!bound && addr == 0) return -ENOMEM;
+  const r = sockBindNode(p, len, how, changetype<usize>(s), bound);
   if (r < 0) {
     if (addr != 0) addrPut(addr);
     return <i32>r;
@@ -155,7 +161,7 @@ export function sockListen(p: Process, fd: i32, backlog: i32): i32 {
   if (e < 0) return e;
   const s = changetype<Sock>(changetype<File>(found).obj);
   if (s.type != SOCK_STREAM && s.type != SOCK_SEQPACKET) return -EOPNOTSUPP;
-  if (s.node == 0) return -EINVAL;
+  if (s.addr == 0) return -EINVAL; // unbound (by path or abstract name)
   if (s.state != TCP_CLOSE && s.state != TCP_LISTEN) return -EINVAL;
   const b = <i32>(<u32>backlog > SOMAXCONN ? SOMAXCONN : <u32>backlog);
   if (b > s.backlog) wakePeerWaiters(s);
@@ -178,7 +184,7 @@ let sleptOn: Sock | null = null;
  * Connected: the embryo is queued on the listener, which is woken.
  */
 function connectPass(p: Process, s: Sock, path: usize, len: u32, how: i32, nonblock: bool): i32 {
-  const r = sockFind(p, path, len, how);
+  const r = (how & ABSTRACT) != 0 ? abstractFind(s.type, path, len) : sockFind(p, path, len, how);
   if (r < 0) return <i32>r;
   const other = changetype<Sock>(<usize>r);
   if (other.type != s.type) return -EPROTOTYPE;

@@ -25,6 +25,7 @@
 
 import { alloc, free } from '../mem/alloc';
 import { sockUnbound } from '../pipe/fifo';
+import { abstractRelease } from './abstract';
 import { listInit, listRemove, wake, Waiter, WaitList } from '../wait/waiters';
 
 export const SOCK_STREAM: i32 = 1;
@@ -113,6 +114,9 @@ export class Sock {
   node: usize;
   /** unix_sk(sk)->addr: the name as bind was given it (an Addr), shared with the connections a listener accepts; 0 unnamed. */
   addr: usize;
+  /** Holds an abstract name (abstract.ts), linked through nameNext. */
+  holdsName: bool;
+  nameNext: usize;
   /** sk_max_ack_backlog of a listener. */
   backlog: i32;
   /** A listener's connections not yet accepted (server-side socks, linked by `anext`), and their count. */
@@ -178,6 +182,8 @@ export function newSock(type: i32): Sock | null {
   listInit(sleepers(s));
   s.node = 0;
   s.addr = 0;
+  s.holdsName = false;
+  s.nameNext = 0;
   s.backlog = 0;
   s.aHead = 0;
   s.aTail = 0;
@@ -328,6 +334,7 @@ export function releaseSock(s: Sock, embryo: bool): void {
     sockUnbound(s.node);
     s.node = 0;
   }
+  abstractRelease(s);
   if (s.state == TCP_LISTEN) {
     // a listener's unaccepted connections go too: each one's client sees ECONNRESET
     while (s.aHead != 0) {

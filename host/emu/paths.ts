@@ -80,19 +80,31 @@ export function canonicalPath(path: unknown, syscall: string): CanonicalPath {
 /** sizeof(sockaddr_un.sun_path): a name may fill it without a terminating NUL. */
 const SUN_PATH_MAX = 108;
 
+/** The `how` bits of a socket name that is no path (the core's sock/listen.ts). */
+export const ABSTRACT_NAME = 8;
+export const AUTOBIND = 16;
+
+/** A socket name for bind/connect: a path (canonical, and as given), an abstract name's bytes, or none (autobind). */
+export type SocketName =
+  | { kind: 'path'; path: CanonicalPath; given: Uint8Array }
+  | { kind: 'abstract'; bytes: Uint8Array }
+  | { kind: 'none' };
+
 /**
- * A socket's path for bind/connect: the kernel takes the bytes given
- * (unix_validate_addr: more than sun_path holds is EINVAL), then resolves
- * them as any path. An empty path (autobind for bind, EINVAL for connect on
- * Linux) and abstract names (a leading NUL) are not modelled: RangeError for
- * bind's autobind, EINVAL for connect; a NUL anywhere is a TypeError.
+ * A socket's name for bind/connect: the kernel takes the bytes given
+ * (unix_validate_addr: more than sun_path holds is EINVAL). A leading NUL
+ * makes an abstract name, every byte of it significant; an empty name is
+ * bind's autobind and connect's EINVAL; a path is resolved as any path, and
+ * a NUL within it is a TypeError.
  */
-export function socketPath(path: unknown, syscall: 'bind' | 'connect'): CanonicalPath {
+export function socketName(path: unknown, syscall: 'bind' | 'connect'): SocketName {
   if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
   if (path.length === 0) {
     if (syscall === 'connect') throw new IpcError(ERRNO.EINVAL, syscall);
-    throw new RangeError('bind to an empty path (autobind to an abstract name) is not modelled');
+    return { kind: 'none' };
   }
-  if (encoder.encode(path).length > SUN_PATH_MAX) throw new IpcError(ERRNO.EINVAL, syscall);
-  return canonicalPath(path, syscall);
+  const given = encoder.encode(path);
+  if (given.length > SUN_PATH_MAX) throw new IpcError(ERRNO.EINVAL, syscall);
+  if (path.charCodeAt(0) === 0) return { kind: 'abstract', bytes: given };
+  return { kind: 'path', path: canonicalPath(path, syscall), given };
 }

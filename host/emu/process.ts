@@ -23,12 +23,12 @@ import { bytes, callOptions, flags, int, pollFds, size, unsigned32 } from '../va
 import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID, VALUES_MISMATCH } from './abi.js';
 import { Settles, type KernelCore } from './kernel.js';
 import { clampSize, long, splitLong } from './marshal.js';
-import { canonicalPath, pathHow, socketPath } from './paths.js';
+import { ABSTRACT_NAME, AUTOBIND, canonicalPath, pathHow, socketName } from './paths.js';
 import { packed, packSops, readSemTimeout, semWait, setallValues } from './sem-args.js';
 
 /** Socket names cross as UTF-8, as sun_path holds a path's bytes. */
-const NAME = new TextEncoder();
 const NAMES = new TextDecoder();
+const NO_BYTES = new Uint8Array(0);
 
 const RESOLVED: Promise<void> = Promise.resolve();
 // Only an empty view can be detached: a non-empty Uint8Array skips validate.bytes(), whose
@@ -595,10 +595,18 @@ export class EmuProcess implements SimProcess {
 
   bind(fd: number, path: string): void {
     const f = int('fd', fd);
-    const p = socketPath(path, 'bind');
-    // the core knows no directories: one of the host's stands at the path (mknod's EEXIST)
-    if (p.text !== '/' && this.core.directories(p.text).kind === 'dir') throw new IpcError(ERRNO.EADDRINUSE, 'bind');
-    const r = this.core.bind(this.pid, f, p.bytes, pathHow(p, this.core.directories), NAME.encode(path));
+    const name = socketName(path, 'bind');
+    let r: number;
+    if (name.kind === 'path') {
+      const p = name.path;
+      // the core knows no directories: one of the host's stands at the path (mknod's EEXIST)
+      if (p.text !== '/' && this.core.directories(p.text).kind === 'dir') throw new IpcError(ERRNO.EADDRINUSE, 'bind');
+      r = this.core.bind(this.pid, f, p.bytes, pathHow(p, this.core.directories), name.given);
+    } else {
+      r = name.kind === 'abstract'
+        ? this.core.bind(this.pid, f, NO_BYTES, ABSTRACT_NAME, name.bytes)
+        : this.core.bind(this.pid, f, NO_BYTES, AUTOBIND, NO_BYTES);
+    }
     if (r < 0) throw new IpcError(-r, 'bind');
   }
 
@@ -624,11 +632,17 @@ export class EmuProcess implements SimProcess {
   connect(fd: number, path: string, opts?: CallOptions): Promise<void> {
     try {
       const f = int('fd', fd);
-      const p = socketPath(path, 'connect');
+      const name = socketName(path, 'connect');
       const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
-      let r = this.core.connect(this.pid, f, p.bytes, pathHow(p, this.core.directories));
-      // a directory of the host's is no socket file (unix_find_bsd: ECONNREFUSED)
-      if (r === -ERRNO.ENOENT && this.core.directories(p.text).kind === 'dir') r = -ERRNO.ECONNREFUSED;
+      let r: number;
+      if (name.kind === 'path') {
+        const p = name.path;
+        r = this.core.connect(this.pid, f, p.bytes, pathHow(p, this.core.directories));
+        // a directory of the host's is no socket file (unix_find_bsd: ECONNREFUSED)
+        if (r === -ERRNO.ENOENT && this.core.directories(p.text).kind === 'dir') r = -ERRNO.ECONNREFUSED;
+      } else {
+        r = this.core.connect(this.pid, f, name.kind === 'abstract' ? name.bytes : NO_BYTES, ABSTRACT_NAME);
+      }
       if (r >= 0) return RESOLVED;
       if (r === PENDING) return this.core.sleep<void>(this.pid, 'connect', Settles.Nothing, o);
       return Promise.reject(new IpcError(-r, 'connect'));

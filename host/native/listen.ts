@@ -70,18 +70,14 @@ function promise<T>(body: () => T | Promise<T>): Promise<T> {
 }
 
 /**
- * A path as the socket calls take it. An empty one would be a sockaddr_un
- * with no path: connect(2) answers EINVAL (unix_validate_addr()), while
- * bind(2) would autobind to an abstract name, which api.ts does not offer
- * (RangeError), as on the emulator (host/emu/paths.ts).
+ * A socket name as the socket calls take it: a path, an abstract name ('\0'
+ * first), or '': a sockaddr_un with no path, which bind(2) autobinds and
+ * connect(2) answers with EINVAL (unix_validate_addr()).
  */
 function socketPath(path: unknown, syscall: string): string {
-  const file = pathArg('path', path);
-  if (file === '') {
-    if (syscall === 'connect') throw new IpcError(ERRNO.EINVAL, syscall);
-    throw new RangeError('bind to an empty path (autobind to an abstract name) is not offered');
-  }
-  return file;
+  const name = pathArg('path', path);
+  if (name === '' && syscall === 'connect') throw new IpcError(ERRNO.EINVAL, syscall);
+  return name;
 }
 
 export class ListenCalls {

@@ -86,7 +86,7 @@ describe.each(BUILDS)('named AF_UNIX sockets (%s build)', (build) => {
     await expectRejects(root.open('/a', O_RDONLY), 'ENXIO');
     expectErrno(() => root.bind(t, '/a/x'), 'ENOTDIR');
     expectErrno(() => root.bind(t, '/' + 'x'.repeat(108)), 'EINVAL');
-    expect(() => root.bind(t, '')).toThrow(RangeError);
+    expect(() => root.bind(t, 'x\0y')).toThrow(TypeError); // a NUL within a path
     expectErrno(() => root.bind(99, '/c'), 'EBADF');
     const r = await root.open('/f', O_RDWR);
     expectErrno(() => root.bind(r, '/c'), 'ENOTSOCK');
@@ -96,6 +96,35 @@ describe.each(BUILDS)('named AF_UNIX sockets (%s build)', (build) => {
     for (const fd of [s, t, r]) root.close(fd);
     root.unlink('/a');
     root.unlink('/f');
+    clean(k, before);
+  });
+
+  it('abstract names: autobind hands out \\0 and five hex digits in order from 00001; names of each type apart; every byte given back', async () => {
+    const { k, root } = await kernel(build);
+    const before = await baseline(k, root);
+    const a = root.socket(AF_UNIX, SOCK_STREAM);
+    root.bind(a, '');
+    expect(root.getsockname(a)).toBe('\x0000001');
+    const b = root.socket(AF_UNIX, SOCK_STREAM);
+    root.bind(b, '\x0000002'); // taken by hand: autobind passes over it
+    const c = root.socket(AF_UNIX, SOCK_DGRAM);
+    root.bind(c, '');
+    expect(root.getsockname(c)).toBe('\x0000002'); // 00002 is free among datagram sockets
+    const d = root.socket(AF_UNIX, SOCK_STREAM);
+    root.bind(d, '');
+    expect(root.getsockname(d)).toBe('\x0000003');
+    root.listen(b, 1);
+    const child = root.fork();
+    const e = child.socket(AF_UNIX, SOCK_STREAM);
+    await child.connect(e, '\x0000002');
+    const s = await root.accept(b);
+    expect(root.getsockname(s)).toBe('\x0000002');
+    await child.exit(); // closes the client
+    root.close(b);
+    const f = root.socket(AF_UNIX, SOCK_STREAM);
+    root.bind(f, '\x0000002'); // free again while the accepted socket still carries it
+    expect(root.getsockname(s)).toBe('\x0000002');
+    for (const fd of [a, c, d, s, f]) root.close(fd);
     clean(k, before);
   });
 

@@ -95,7 +95,7 @@ describe.skipIf(native.unavailable !== undefined)(titled('native named unix sock
     await rejectsWith(p.connect(sb, bound), 'ECONNREFUSED');  // bound, nobody listens
     await rejectsWith(p.connect(sb, join(dir, 'missing')), 'ENOENT');
     await rejectsWith(p.connect(sb, ''), 'EINVAL');  // no path at all: unix_validate_addr()
-    expect(() => p.bind(sb, '')).toThrow(RangeError);  // would autobind to an abstract name
+    expect(() => p.bind(sb, 'x\0y')).toThrow(TypeError);  // a NUL within a path
     const dgPath = path();
     p.bind(dg, dgPath);
     throwsWith(() => p.listen(dg, 1), 'EOPNOTSUPP');
