@@ -465,7 +465,12 @@ export interface Process {
   /** setsockopt at SOL_SOCKET: SO_SNDBUF / SO_RCVBUF (Linux stores twice the value). @throws ENOPROTOOPT, EBADF, ENOTSOCK. */
   setsockopt(fd: number, optname: number, value: number): void;
 
-  /** getsockopt at SOL_SOCKET: SO_SNDBUF / SO_RCVBUF. */
+  /**
+   * getsockopt at SOL_SOCKET: SO_SNDBUF / SO_RCVBUF, and SO_TYPE, SO_DOMAIN,
+   * SO_PROTOCOL (0), SO_ACCEPTCONN (1 when listening) and SO_ERROR (the
+   * pending error as an errno number, then cleared: a recv no longer sees it).
+   * @throws ENOPROTOOPT (other options), EBADF, ENOTSOCK.
+   */
   getsockopt(fd: number, optname: number): number;
 
   // ---- Named AF_UNIX stream sockets -------------------------------------------

@@ -97,6 +97,11 @@ export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+export const SO_TYPE = 3;
+export const SO_ERROR = 4;
+export const SO_ACCEPTCONN = 30;
+export const SO_PROTOCOL = 38;
+export const SO_DOMAIN = 39;
 
 export const SIGEV_SIGNAL = 0;
 export const SIGEV_NONE = 1;

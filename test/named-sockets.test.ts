@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AF_UNIX, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM } from '../host/constants.js';
+import {
+  AF_UNIX, POLLIN, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_PROTOCOL, SO_TYPE, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM,
+} from '../host/constants.js';
 import { BACKENDS } from './backends.js';
 import { rejectsWith, throwsWith } from './errors.js';
 
@@ -179,6 +181,39 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       p.bind(b, long);
       expect(p.getsockname(b)).toBe(long);
       throwsWith(() => p.bind(sock(), `${long}y`), 'EINVAL');
+    } finally {
+      for (const fd of fds) p.close(fd);
+    }
+  });
+
+  it.skipIf(backend.unavailable !== undefined)('getsockopt SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN and SO_ERROR, which takes the pending error so that a recv no longer sees it; none of them can be set', async () => {
+    const p = await backend.process();
+    const fds: number[] = [];
+    const keep = (...more: number[]): void => void fds.push(...more);
+    try {
+      for (const type of [SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET]) {
+        const fd = p.socket(AF_UNIX, type, 1); // PF_UNIX, which unix_create accepts and does not keep
+        keep(fd);
+        expect([SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR].map((o) => p.getsockopt(fd, o))).toEqual([type, AF_UNIX, 0, 0, 0]);
+      }
+      const l = p.socket(AF_UNIX, SOCK_STREAM);
+      keep(l);
+      p.bind(l, `\0ipcemu-so-${process.pid}-${backend.name}-${Date.now()}`);
+      p.listen(l, 1);
+      expect(p.getsockopt(l, SO_ACCEPTCONN)).toBe(1);
+      for (const o of [SO_TYPE, SO_ERROR, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN]) throwsWith(() => p.setsockopt(l, o, 1), 'ENOPROTOOPT');
+      // a peer that closes with bytes of ours unread leaves ECONNRESET pending
+      const [a, b] = p.socketpair(AF_UNIX, SOCK_STREAM);
+      const [c, d] = p.socketpair(AF_UNIX, SOCK_STREAM);
+      keep(b, d);
+      await p.send(b, text('unread'));
+      await p.send(d, text('unread'));
+      p.close(a);
+      p.close(c);
+      await rejectsWith(p.recv(b, 8), 'ECONNRESET');
+      expect(p.getsockopt(d, SO_ERROR)).toBe(104);
+      expect(p.getsockopt(d, SO_ERROR)).toBe(0);
+      expect((await p.recv(d, 8)).length).toBe(0); // taken: end of file, no ECONNRESET
     } finally {
       for (const fd of fds) p.close(fd);
     }

@@ -19,7 +19,7 @@ import { Process } from '../proc/process';
 import { initSockIo } from './io';
 import {
   newSock, RCV_SHUTDOWN, releaseSock, SEND_SHUTDOWN, SHUTDOWN_MASK, Sock, SOCK_DGRAM, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,
-  SOCK_SEQPACKET, SOCK_STREAM, sockPut, RMEM_MAX, wakeSock, WMEM_MAX, writable,
+  SOCK_SEQPACKET, SOCK_STREAM, sockPut, RMEM_MAX, TCP_LISTEN, wakeSock, WMEM_MAX, writable,
 } from './sock';
 
 const AF_UNIX: i32 = 1;
@@ -34,6 +34,11 @@ const SOCK_TYPE_MASK: i32 = 0xf;
 
 export const SO_SNDBUF: i32 = 7;
 export const SO_RCVBUF: i32 = 8;
+const SO_TYPE: i32 = 3;
+const SO_ERROR: i32 = 4;
+const SO_ACCEPTCONN: i32 = 30;
+const SO_PROTOCOL: i32 = 38;
+const SO_DOMAIN: i32 = 39;
 export const SOL_SOCKET: i32 = 1;
 
 export function initSockets(): void {
@@ -171,13 +176,32 @@ export function sockSetOpt(p: Process, fd: i32, level: i32, opt: i32, value: i32
   return -ENOPROTOOPT;
 }
 
+/**
+ * sk_getsockopt() of the options the model has: SO_SNDBUF, SO_RCVBUF, and
+ * what a socket says of itself: SO_TYPE (SOCK_RAW was made a datagram
+ * socket), SO_DOMAIN, SO_PROTOCOL (0: unix_create never stores the
+ * protocol it accepts), SO_ACCEPTCONN (listening), SO_ERROR (the pending
+ * error, taken: sock_error() exchanges sk_err with 0). Others: ENOPROTOOPT.
+ * None of the five can be set (sk_setsockopt answers them ENOPROTOOPT).
+ */
 export function sockGetOpt(p: Process, fd: i32, level: i32, opt: i32): i32 {
   const e = sockOf(p, fd);
   if (e < 0) return e;
   if (level != SOL_SOCKET) return -ENOPROTOOPT;
   const s = changetype<Sock>(found);
-  if (opt == SO_SNDBUF) return s.sndbuf;
-  if (opt == SO_RCVBUF) return s.rcvbuf;
+  switch (opt) {
+    case SO_SNDBUF: return s.sndbuf;
+    case SO_RCVBUF: return s.rcvbuf;
+    case SO_TYPE: return s.type;
+    case SO_DOMAIN: return AF_UNIX;
+    case SO_PROTOCOL: return 0;
+    case SO_ACCEPTCONN: return s.state == TCP_LISTEN ? 1 : 0;
+    case SO_ERROR: {
+      const err = s.err;
+      s.err = 0;
+      return err;
+    }
+  }
   return -ENOPROTOOPT;
 }
 
