@@ -24,9 +24,9 @@ describe.each(BACKENDS)('dup, dup2, dup3 ($name)', (backend) => {
     const p = await backend.process();
     await withFds(p, async (fds) => {
       const [r, w] = p.pipe(O_CLOEXEC);
-      fds.push(r, w);
+      fds.keep(r, w);
       const d = p.dup(w);
-      fds.push(d);
+      fds.keep(d);
       expect(d).not.toBe(w);
       expect(p.fcntl(w, F_GETFD)).toBe(FD_CLOEXEC);
       expect(p.fcntl(d, F_GETFD)).toBe(0);
@@ -34,11 +34,11 @@ describe.each(BACKENDS)('dup, dup2, dup3 ($name)', (backend) => {
       expect(p.fcntl(w, F_GETFL) & O_NONBLOCK).toBe(O_NONBLOCK);
       p.fcntl(d, F_SETFL, 0);
       expect(await p.write(d, text('via dup'))).toBe(7);
-      p.close(w);
+      fds.close(w);
       expect(str(await p.read(r, 16))).toBe('via dup');
       // the dup still holds the write end: no end of file yet
       expect(await p.poll(r, POLLIN, 0)).toBe(0);
-      p.close(d);
+      fds.close(d);
       expect((await p.read(r, 16)).length).toBe(0);
       throwsWith(() => p.dup(w), 'EBADF');
     });
@@ -49,7 +49,7 @@ describe.each(BACKENDS)('dup, dup2, dup3 ($name)', (backend) => {
     await withFds(p, async (fds) => {
       const [r1, w1] = p.pipe();
       const [r2, w2] = p.pipe();
-      fds.push(r1, w1, r2, w2);
+      fds.keep(r1, w1, r2, w2);
       const sleeping = p.read(r2, 16);
       expect(p.dup2(w1, w2)).toBe(w2);
       expect((await sleeping).length).toBe(0);
@@ -65,9 +65,9 @@ describe.each(BACKENDS)('dup, dup2, dup3 ($name)', (backend) => {
     const p = await backend.process();
     await withFds(p, async (fds) => {
       const [r, w] = p.pipe();
-      fds.push(r, w);
+      fds.keep(r, w);
       expect(p.dup2(r, r)).toBe(r);
-      p.close(w);
+      fds.close(w);
       throwsWith(() => p.dup2(w, w), 'EBADF');
       throwsWith(() => p.dup2(w, r), 'EBADF');
       expect(p.fcntl(r, F_GETFL)).toBeGreaterThanOrEqual(0); // r untouched by the failed dup2
@@ -81,14 +81,14 @@ describe.each(BACKENDS)('dup, dup2, dup3 ($name)', (backend) => {
     await withFds(p, async (fds) => {
       const [r, w] = p.pipe();
       const [r2, w2] = p.pipe();
-      fds.push(r, w, r2, w2);
+      fds.keep(r, w, r2, w2);
       expect(p.dup3(r, r2, O_CLOEXEC)).toBe(r2);
       expect(p.fcntl(r2, F_GETFD)).toBe(FD_CLOEXEC);
       expect(p.dup3(r, r2, 0)).toBe(r2);
       expect(p.fcntl(r2, F_GETFD)).toBe(0);
       throwsWith(() => p.dup3(r, w2, O_NONBLOCK), 'EINVAL');
       throwsWith(() => p.dup3(r, r, 0), 'EINVAL');
-      p.close(w);
+      fds.close(w);
       throwsWith(() => p.dup3(w, w, 0), 'EINVAL'); // before the EBADF
       throwsWith(() => p.dup3(w, r2, 0), 'EBADF');
       throwsWith(() => p.dup3(r, -1, 0), 'EBADF');

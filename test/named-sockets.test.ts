@@ -11,23 +11,30 @@ import { describe, expect, it } from 'vitest';
 import {
   AF_UNIX, POLLIN, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_PROTOCOL, SO_TYPE, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM,
 } from '../host/constants.js';
+import type { Process } from '../host/api.js';
 import { BACKENDS } from './backends.js';
+import { type Fds, withFds } from './fds.js';
 import { rejectsWith, throwsWith } from './errors.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 
+/** Runs `body` with a socket maker, the descriptor list (test/fds.ts) and a fresh directory; all are gone after. */
+async function withSockets(
+  p: Process, body: (sock: (type?: number) => number, fds: Fds, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
+  try {
+    await withFds(p, (fds) => body((type = SOCK_STREAM) => fds.keep(p.socket(AF_UNIX, type)), fds, dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
   it.skipIf(backend.unavailable !== undefined)('bind, listen, connect and accept; backlog 0 queues one; the name can go while the sockets stay', async () => {
     const p = await backend.process();
-    const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
-    const fds: number[] = [];
-    const sock = (type = SOCK_STREAM): number => {
-      const fd = p.socket(AF_UNIX, type);
-      fds.push(fd);
-      return fd;
-    };
-    try {
+    await withSockets(p, async (sock, fds, dir) => {
       const path = join(dir, 'listener');
       const l = sock();
       throwsWith(() => p.listen(l, 0), 'EINVAL'); // not bound
@@ -47,7 +54,7 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       await rejectsWith(p.connect(c2, path), 'EAGAIN'); // the queue holds one already
       expect(await p.poll(l, POLLIN, 0)).toBe(POLLIN);
       const s1 = await p.accept(l);
-      fds.push(s1);
+      fds.keep(s1);
       expect(await p.poll(l, POLLIN, 0)).toBe(0);
       // the queue has room again: now a connected socket hears EISCONN (a full queue would make it sleep first)
       await rejectsWith(p.connect(c1, path), 'EISCONN');
@@ -56,7 +63,7 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       expect(str((await p.recv(s1, 16)).data)).toBe('ping');
       expect(await p.send(s1, text('pong'))).toBe(4);
       expect(str((await p.recv(c1, 16)).data)).toBe('pong');
-      p.close(fds.splice(fds.indexOf(s1), 1)[0]!);
+      fds.close(s1);
       expect((await p.recv(c1, 16)).data.length).toBe(0); // end of file
 
       // an accept sleeps until a connect comes
@@ -64,28 +71,18 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       const c3 = sock();
       await p.connect(c3, path);
       const s3 = await accepting;
-      fds.push(s3);
+      fds.keep(s3);
       // the name goes, the connection stays; a new connect finds nothing
       p.unlink(path);
       expect(await p.send(c3, text('still'))).toBe(5);
       expect(str((await p.recv(s3, 16)).data)).toBe('still');
       await rejectsWith(p.connect(early, path), 'ENOENT');
-    } finally {
-      for (const fd of fds) p.close(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it.skipIf(backend.unavailable !== undefined)('getsockname answers the name as bind was given it, also after unlink; an accepted socket carries its listener\'s name; getpeername answers the peer\'s, also after the peer closed, and ENOTCONN without one', async () => {
     const p = await backend.process();
-    const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
-    const fds: number[] = [];
-    const sock = (type = SOCK_STREAM): number => {
-      const fd = p.socket(AF_UNIX, type);
-      fds.push(fd);
-      return fd;
-    };
-    try {
+    await withSockets(p, async (sock, fds, dir) => {
       const given = `${dir}/./l.sock`; // kept as given, not made canonical
       const l = sock();
       expect(p.getsockname(l)).toBe('');
@@ -98,12 +95,12 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       await p.connect(c, join(dir, 'l.sock'));
       expect(p.getpeername(c)).toBe(given); // the accepted socket's name: the listener's
       const s = await p.accept(l);
-      fds.push(s);
+      fds.keep(s);
       expect(p.getsockname(s)).toBe(given);
       expect(p.getpeername(s)).toBe(''); // an unnamed client
       p.unlink(join(dir, 'l.sock'));
       expect(p.getsockname(l)).toBe(given);
-      p.close(fds.splice(fds.indexOf(s), 1)[0]!);
+      fds.close(s);
       expect(p.getpeername(c)).toBe(given); // the peer has closed: its name stays
       // a named client
       const named = sock();
@@ -113,36 +110,27 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       p.listen(l2, 1);
       await p.connect(named, join(dir, 'l2.sock'));
       const s2 = await p.accept(l2);
-      fds.push(s2);
+      fds.keep(s2);
       expect(p.getpeername(s2)).toBe(join(dir, 'client.sock'));
-      p.close(fds.splice(fds.indexOf(named), 1)[0]!);
+      fds.close(named);
       expect(p.getpeername(s2)).toBe(join(dir, 'client.sock'));
       // a pair is unnamed on both sides; a datagram socket alone has no peer
       const [x, y] = p.socketpair(AF_UNIX, SOCK_STREAM);
-      fds.push(x, y);
+      fds.keep(x, y);
       expect([p.getsockname(x), p.getpeername(x)]).toEqual(['', '']);
       throwsWith(() => p.getpeername(sock(SOCK_DGRAM)), 'ENOTCONN');
       const [r, w] = p.pipe();
-      fds.push(r, w);
+      fds.keep(r, w);
       throwsWith(() => p.getsockname(r), 'ENOTSOCK');
       throwsWith(() => p.getpeername(w), 'ENOTSOCK');
-    } finally {
-      for (const fd of fds) p.close(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it.skipIf(backend.unavailable !== undefined)('abstract names (a leading NUL): no file, one name per socket type, free again once its socket closes; bind to \'\' autobinds to NUL and five hex digits', async () => {
     const p = await backend.process();
-    const fds: number[] = [];
-    const sock = (type = SOCK_STREAM): number => {
-      const fd = p.socket(AF_UNIX, type);
-      fds.push(fd);
-      return fd;
-    };
     // the kernel's abstract names are shared by every process of the network namespace: make this one unique
     const name = `\0ipcemu-test-${process.pid}-${backend.name}-${Date.now()}`;
-    try {
+    await withSockets(p, async (sock, fds) => {
       const l = sock();
       p.bind(l, name);
       p.listen(l, 1);
@@ -158,11 +146,11 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       await p.connect(c, name);
       expect(p.getpeername(c)).toBe(name);
       const s = await p.accept(l);
-      fds.push(s);
+      fds.keep(s);
       expect(p.getsockname(s)).toBe(name);
       expect(await p.send(c, text('abstract'))).toBe(8);
       expect(str((await p.recv(s, 16)).data)).toBe('abstract');
-      p.close(fds.splice(fds.indexOf(l), 1)[0]!);
+      fds.close(l);
       p.bind(sock(), name); // free again, though a connection it accepted is open
       // autobind
       const a = sock();
@@ -181,23 +169,17 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       p.bind(b, long);
       expect(p.getsockname(b)).toBe(long);
       throwsWith(() => p.bind(sock(), `${long}y`), 'EINVAL');
-    } finally {
-      for (const fd of fds) p.close(fd);
-    }
+    });
   });
 
   it.skipIf(backend.unavailable !== undefined)('getsockopt SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN and SO_ERROR, which takes the pending error so that a recv no longer sees it; none of them can be set', async () => {
     const p = await backend.process();
-    const fds: number[] = [];
-    const keep = (...more: number[]): void => void fds.push(...more);
-    try {
+    await withSockets(p, async (sock, fds) => {
       for (const type of [SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET]) {
-        const fd = p.socket(AF_UNIX, type, 1); // PF_UNIX, which unix_create accepts and does not keep
-        keep(fd);
+        const fd = fds.keep(p.socket(AF_UNIX, type, 1)); // PF_UNIX, which unix_create accepts and does not keep
         expect([SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR].map((o) => p.getsockopt(fd, o))).toEqual([type, AF_UNIX, 0, 0, 0]);
       }
-      const l = p.socket(AF_UNIX, SOCK_STREAM);
-      keep(l);
+      const l = sock();
       p.bind(l, `\0ipcemu-so-${process.pid}-${backend.name}-${Date.now()}`);
       p.listen(l, 1);
       expect(p.getsockopt(l, SO_ACCEPTCONN)).toBe(1);
@@ -205,7 +187,7 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       // a peer that closes with bytes of ours unread leaves ECONNRESET pending
       const [a, b] = p.socketpair(AF_UNIX, SOCK_STREAM);
       const [c, d] = p.socketpair(AF_UNIX, SOCK_STREAM);
-      keep(b, d);
+      fds.keep(b, d);
       await p.send(b, text('unread'));
       await p.send(d, text('unread'));
       p.close(a);
@@ -214,21 +196,12 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       expect(p.getsockopt(d, SO_ERROR)).toBe(104);
       expect(p.getsockopt(d, SO_ERROR)).toBe(0);
       expect((await p.recv(d, 8)).length).toBe(0); // taken: end of file, no ECONNRESET
-    } finally {
-      for (const fd of fds) p.close(fd);
-    }
+    });
   });
 
   it.skipIf(backend.unavailable !== undefined)('a connect whose signal is already aborted connects when the backlog has room, and fails with EINTR (EAGAIN for timeout 0) when it would sleep', async () => {
     const p = await backend.process();
-    const dir = mkdtempSync(join(tmpdir(), 'ipcemu-named-'));
-    const fds: number[] = [];
-    const sock = (): number => {
-      const fd = p.socket(AF_UNIX, SOCK_STREAM);
-      fds.push(fd);
-      return fd;
-    };
-    try {
+    await withSockets(p, async (sock, fds, dir) => {
       const path = join(dir, 'listener');
       const l = sock();
       p.bind(l, path);
@@ -238,11 +211,8 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       await p.connect(c1, path, { signal: aborted }); // room for one: no sleep, so the signal changes nothing
       await rejectsWith(p.connect(sock(), path, { signal: aborted }), 'EINTR');
       await rejectsWith(p.connect(sock(), path, { timeout: 0 }), 'EAGAIN');
-      fds.push(await p.accept(l));
+      fds.keep(await p.accept(l));
       await p.connect(sock(), path, { timeout: 0 }); // room again
-    } finally {
-      for (const fd of fds) p.close(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -32,17 +32,17 @@ describe.each(BACKENDS)('poll over several descriptors ($name)', (backend) => {
       const [ra, wa] = p.pipe();
       const [rb, wb] = p.pipe();
       const [rc, wc] = p.pipe();
-      fds.push(ra, wa, rb, wb, rc, wc);
+      fds.keep(ra, wa, rb, wb, rc, wc);
       await p.write(wb, text('b'));
       const set: PollFd[] = [
         { fd: ra, events: POLLIN }, { fd: rb, events: POLLIN }, { fd: -1, events: POLLIN }, { fd: wa, events: POLLOUT },
       ];
       expect(await p.poll(set, 0)).toEqual([0, POLLIN, 0, POLLOUT]);
       expect(await p.poll(set, -1)).toEqual([0, POLLIN, 0, POLLOUT]); // something holds: no sleep
-      p.close(rc);
+      fds.close(rc);
       expect(await p.poll([{ fd: ra, events: POLLIN }, { fd: rc, events: POLLIN }], -1)).toEqual([0, POLLNVAL]);
       // POLLHUP is reported though not asked: pipe b's writer closes
-      p.close(wb);
+      fds.close(wb);
       expect(await p.poll([{ fd: rb, events: 0 }], 0)).toEqual([POLLHUP]);
       expect(await p.poll([], 0)).toEqual([]);
     });
@@ -54,7 +54,7 @@ describe.each(BACKENDS)('poll over several descriptors ($name)', (backend) => {
       const [ra, wa] = p.pipe();
       const [rb, wb] = p.pipe();
       const [s1, s2] = p.socketpair(AF_UNIX, SOCK_STREAM);
-      fds.push(ra, wa, rb, wb, s1, s2);
+      fds.keep(ra, wa, rb, wb, s1, s2);
       const set: PollFd[] = [{ fd: ra, events: POLLIN }, { fd: rb, events: POLLIN }, { fd: s1, events: POLLIN }];
       let polling = p.poll(set, -1);
       await p.write(wb, text('x'));
@@ -66,7 +66,7 @@ describe.each(BACKENDS)('poll over several descriptors ($name)', (backend) => {
       await p.recv(s1, 1);
       // the same file twice, and a close of the last writer
       polling = p.poll([{ fd: ra, events: POLLIN }, { fd: ra, events: POLLIN }], -1);
-      p.close(wa);
+      fds.close(wa);
       expect(await polling).toEqual([POLLHUP, POLLHUP]);
       // the completed polls left nothing behind: pipe b and the pair still work
       expect(await p.write(wb, text('z'))).toBe(1);
@@ -79,7 +79,7 @@ describe.each(BACKENDS)('poll over several descriptors ($name)', (backend) => {
     await withFds(p, async (fds) => {
       const [ra, wa] = p.pipe();
       const [rb, wb] = p.pipe();
-      fds.push(ra, wa, rb, wb);
+      fds.keep(ra, wa, rb, wb);
       const set: PollFd[] = [{ fd: ra, events: POLLIN }, { fd: rb, events: POLLIN }];
       expect(await p.poll(set, 20)).toEqual([0, 0]);
       const plain = new AbortController();
