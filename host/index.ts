@@ -23,6 +23,8 @@ export type { DescriptorType } from './objects/descriptor.js';
 export { Fifo, Pipe } from './objects/pipe.js';
 export type { FifoAccess, FifoOpenOptions, PipeOptions } from './objects/pipe.js';
 export { SocketPair } from './objects/socket.js';
+export { connectUnix, UnixServer } from './objects/server.js';
+export type { ConnectOptions, ConnectionType, UnixServerOptions } from './objects/server.js';
 export type { SocketPairOptions, SocketType } from './objects/socket.js';
 export { DEFAULT_HIGH_WATER_MARK, DescriptorDuplex, DescriptorReadable, DescriptorWritable } from './objects/stream.js';
 export type {
