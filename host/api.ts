@@ -446,8 +446,9 @@ export interface Process {
 
   /**
    * send: returns the bytes sent. Flags: MSG_DONTWAIT, MSG_NOSIGNAL (always
-   * implied: SIGPIPE is ignored). @throws EPIPE, ECONNREFUSED, ENOTCONN,
-   * EMSGSIZE, EAGAIN, EINTR, ENOTSOCK, EBADF.
+   * implied: SIGPIPE is ignored). A datagram send to a receiver that is not
+   * connected back sleeps while its queue holds more than max_dgram_qlen (10).
+   * @throws EPIPE, ECONNREFUSED, ENOTCONN, EMSGSIZE, EAGAIN, EINTR, EPERM, ENOTSOCK, EBADF.
    */
   send(fd: number, data: Uint8Array, flags?: number, opts?: CallOptions): Promise<number>;
 
@@ -510,8 +511,12 @@ export interface Process {
 
   /**
    * connect(2) to the socket listening at `path`. Sleeps while the
-   * listener's queue is full, unless O_NONBLOCK (then EAGAIN).
-   * @throws ECONNREFUSED (nobody listens there), ENOENT, EISCONN, EPROTOTYPE, EAGAIN, EINTR.
+   * listener's queue is full, unless O_NONBLOCK (then EAGAIN). A datagram
+   * socket instead makes the socket bound at `path` its peer, at once: its
+   * sends go there, and one connected before leaves its old peer, dropping
+   * what it had received.
+   * @throws ECONNREFUSED (nobody listens there), ENOENT, EISCONN, EPROTOTYPE, EAGAIN, EINTR,
+   * EPERM (a datagram receiver connected to another socket).
    */
   connect(fd: number, path: string, opts?: CallOptions): Promise<void>;
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  AF_UNIX, POLLIN, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_PROTOCOL, SO_TYPE, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM,
+  AF_UNIX, MSG_DONTWAIT, POLLIN, POLLOUT, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_PROTOCOL, SO_TYPE, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM,
 } from '../host/constants.js';
 import type { Process } from '../host/api.js';
 import { BACKENDS } from './backends.js';
@@ -196,6 +196,68 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
       expect(p.getsockopt(d, SO_ERROR)).toBe(104);
       expect(p.getsockopt(d, SO_ERROR)).toBe(0);
       expect((await p.recv(d, 8)).length).toBe(0); // taken: end of file, no ECONNRESET
+    });
+  });
+
+  it.skipIf(backend.unavailable !== undefined)('a datagram socket connects to a bound one: the lookup\'s errors, EPERM when the receiver is connected elsewhere; the receiver holds 11 datagrams, then EAGAIN and no POLLOUT until a receive, a blocking send sleeps until one; its close: ECONNREFUSED, then ENOTCONN', async () => {
+    const p = await backend.process();
+    await withSockets(p, async (sock, fds, dir) => {
+      const r = sock(SOCK_DGRAM);
+      p.bind(r, join(dir, 'r'));
+      const x = sock(SOCK_DGRAM);
+      await rejectsWith(p.connect(x, join(dir, 'missing')), 'ENOENT');
+      const l = sock();
+      p.bind(l, join(dir, 'l'));
+      p.listen(l, 1);
+      await rejectsWith(p.connect(x, join(dir, 'l')), 'EPROTOTYPE');
+      await rejectsWith(p.connect(x, `\0ipcemu-none-${process.pid}-${Date.now()}`), 'ECONNREFUSED');
+      await rejectsWith(p.send(x, text('x')), 'ENOTCONN');
+      await p.connect(x, join(dir, 'r'));
+      expect(p.getpeername(x)).toBe(join(dir, 'r'));
+      // max_dgram_qlen (10): the queue is full above it
+      let sent = 0;
+      while (sent < 100 && (await p.send(x, text(`m${sent}`), MSG_DONTWAIT).then(() => true, () => false))) sent++;
+      expect(sent).toBe(11);
+      await rejectsWith(p.send(x, text('more'), MSG_DONTWAIT), 'EAGAIN');
+      expect(await p.poll(x, POLLOUT, 0)).toBe(0);
+      const writable = p.poll(x, POLLOUT, -1);
+      expect(str((await p.recv(r, 16)).data)).toBe('m0');
+      expect(await writable).toBe(POLLOUT);
+      await p.send(x, text('m11'), MSG_DONTWAIT); // full again
+      const sleeping = p.send(x, text('late'));
+      expect(str((await p.recv(r, 16)).data)).toBe('m1');
+      expect(await sleeping).toBe(4);
+      // a receiver connected to another socket takes nothing from this one
+      const z = sock(SOCK_DGRAM);
+      p.bind(z, join(dir, 'z'));
+      await p.connect(r, join(dir, 'z'));
+      await rejectsWith(p.send(x, text('x'), MSG_DONTWAIT), 'EPERM');
+      await rejectsWith(p.connect(sock(SOCK_DGRAM), join(dir, 'r')), 'EPERM');
+      fds.close(r);
+      await rejectsWith(p.send(x, text('x')), 'ECONNREFUSED');
+      await rejectsWith(p.send(x, text('x')), 'ENOTCONN');
+    });
+  });
+
+  it.skipIf(backend.unavailable !== undefined)('a datagram socket that connects elsewhere drops what it had received, and a peer connected back to it gets ECONNRESET and then EPERM; a socket may connect to itself', async () => {
+    const p = await backend.process();
+    await withSockets(p, async (sock, _fds, dir) => {
+      const [a, b, c] = ['a', 'b', 'c'].map((name) => {
+        const fd = sock(SOCK_DGRAM);
+        p.bind(fd, join(dir, name));
+        return fd;
+      }) as [number, number, number];
+      await p.connect(b, join(dir, 'a'));
+      await p.connect(a, join(dir, 'b'));
+      await p.send(b, text('to a'));
+      expect(await p.poll(a, POLLIN, 0)).toBe(POLLIN);
+      await p.connect(a, join(dir, 'c'));
+      await rejectsWith(p.recv(a, 16, MSG_DONTWAIT), 'EAGAIN'); // dropped
+      expect(p.getsockopt(b, SO_ERROR)).toBe(104);
+      await rejectsWith(p.send(b, text('x')), 'EPERM'); // a is connected to c now
+      await p.connect(c, join(dir, 'c'));
+      await p.send(c, text('self'));
+      expect(str((await p.recv(c, 16)).data)).toBe('self');
     });
   });
 

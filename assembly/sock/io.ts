@@ -13,7 +13,7 @@
  */
 
 import { C_AUX, C_TOKEN, cellAddr, reserveStage, retire, RETIRED_HEAD, segAdd, segDone, segReset, stage } from '../abi';
-import { EAGAIN, EBADF, ECONNREFUSED, EINVAL, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPIPE } from '../errno';
+import { EAGAIN, EBADF, ECONNREFUSED, EINVAL, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPERM, EPIPE } from '../errno';
 import { File, fget, FILE_SOCK, fput, O_NONBLOCK } from '../fd/file';
 import { adopt, registerAdopt, REST_HEAD } from '../fd/restart';
 import { fdFile } from '../fd/table';
@@ -24,8 +24,9 @@ import {
   setInterruptHook, Waiter, WaitList,
 } from '../wait/waiters';
 import {
-  dequeue, enqueue, freeSkb, newSkb, purge, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, Skb, skbData, skbLeft, sleepers,
-  Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, wakeSock, writable,
+  dequeue, enqueue, freeSkb, newSkb, peerWaiters, purge, RCV_SHUTDOWN, recvqFull, relayConnect, relayDisconnect, SEND_SHUTDOWN,
+  SHUTDOWN_MASK, Skb, skbData, skbLeft, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
+  TCP_ESTABLISHED, TCP_LISTEN, wakeOnePeerWaiter, wakePeerWaiters, wakeSock, writable,
 } from './sock';
 
 export const MSG_OOB: i32 = 0x1;
@@ -72,6 +73,12 @@ export function initSockIo(): void {
 
 /** Progress of the last pass (bytes sent or copied), also when it answers WOULD_BLOCK. */
 let progress: u32 = 0;
+/**
+ * Where a send that answered WOULD_BLOCK sleeps: 0 for its own socket's
+ * list (waiting for room in its send buffer), else the datagram receiver
+ * whose queue is full (its peer_wait).
+ */
+let sendWaitOn: usize = 0;
 
 /**
  * sock_alloc_send_pskb()'s wait for room: a pending error, SEND_SHUTDOWN
@@ -151,19 +158,29 @@ function dgramSend(s: Sock, src: usize, len: u32, start: bool, nonblock: bool): 
   if (room != 0) return room;
   if (s.peer == 0) return -ENOTCONN;
   const other = changetype<Sock>(s.peer);
+  // unix_may_send(): a receiver connected to another socket takes nothing from this one
+  if (other.peer != 0 && other.peer != changetype<usize>(s)) return -EPERM;
   if (other.dead) {
     if (s.type == SOCK_SEQPACKET) return -EPIPE;
-    // unix_dgram_disconnected(): the sender's own queue goes too
     s.peer = 0;
     s.state = TCP_CLOSE;
-    if (s.qHead != 0) {
-      purge(s);
-      wakeSock(s);
-    }
+    relayDisconnect(s, other);
+    wakeSock(s); // unix_dgram_peer_wake_disconnect_wakeup()
+    dgramDisconnected(s, other);
     sockPut(other);
     return -ECONNREFUSED;
   }
   if ((other.shutdown & RCV_SHUTDOWN) != 0) return -EPIPE;
+  // a receiver not connected back to the sender holds at most max_dgram_qlen + 1 datagrams
+  if (other !== s && other.peer != changetype<usize>(s) && recvqFull(other)) {
+    if (!nonblock) {
+      sendWaitOn = changetype<usize>(other);
+      return WOULD_BLOCK;
+    }
+    // unix_dgram_peer_wake_me(): a poll of this socket will hear when the queue has room
+    relayConnect(s, other);
+    return -EAGAIN;
+  }
   const b = newSkb(s, len);
   if (b === null) return -ENOMEM;
   copyBytes(skbData(b), src, <usize>len);
@@ -172,7 +189,23 @@ function dgramSend(s: Sock, src: usize, len: u32, start: bool, nonblock: bool): 
   return <i32>len;
 }
 
+/**
+ * unix_dgram_disconnected(): a datagram socket that leaves its peer drops
+ * what it had received, wakes its peer_wait, and, if that peer was
+ * connected back to it and lives, leaves it ECONNRESET.
+ */
+export function dgramDisconnected(s: Sock, other: Sock): void {
+  if (s.qHead == 0) return;
+  purge(s);
+  wakePeerWaiters(s);
+  if (!other.dead && other.peer == changetype<usize>(s)) {
+    other.err = 104; // ECONNRESET
+    wakeSock(other); // sk_error_report()
+  }
+}
+
 function sendPass(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonblock: bool): i32 {
+  sendWaitOn = 0;
   if (s.type == SOCK_STREAM) return streamSend(s, src, len, sent, start, nonblock);
   progress = 0;
   return dgramSend(s, src, len, start, nonblock);
@@ -203,7 +236,8 @@ function sendCall(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32
   const restBytes = <usize>(len - sent);
   const rest = alloc(REST_HEAD + restBytes);
   if (rest == 0) return sent != 0 ? <i32>sent : -ENOMEM;
-  const w = park(sockKind, p, sleepers(s), changetype<usize>(s));
+  const on = sendWaitOn;
+  const w = park(sockKind, p, on != 0 ? peerWaiters(changetype<Sock>(on)) : sleepers(s), changetype<usize>(s));
   if (w === null) {
     free(rest, REST_HEAD + restBytes);
     return sent != 0 ? <i32>sent : -ENOMEM;
@@ -214,7 +248,8 @@ function sendCall(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32
   memory.copy(rest + REST_HEAD, src + sent, restBytes);
   fget(f);
   w.block = changetype<usize>(f);
-  w.arg0 = <i64>sent;
+  if (on != 0) changetype<Sock>(on).refs++; // the list it sleeps on must outlive the wait
+  w.arg0 = <i64>sent | (<i64>on << 32);
   w.arg1 = <i64>rest;
   w.arg2 = OP_SEND | via | (fd << 8);
   w.arg3 = flags;
@@ -300,6 +335,7 @@ function dgramRecv(s: Sock, dst: usize, count: u32, flags: i32, nonblock: bool):
   copyBytes(dst, skbData(b), <usize>size);
   copiedOut = size;
   const len = b.len;
+  wakeOnePeerWaiter(s); // a sender waiting for room in this queue, and the relays
   if ((flags & MSG_PEEK) == 0) freeSkb(dequeue(s));
   return (flags & MSG_TRUNC) != 0 ? <i32>len : <i32>size;
 }
@@ -382,15 +418,30 @@ function recvBlock(w: Waiter, s: Sock, count: u32, copied: u32): usize {
   return w.arg2 & 0x7f;
 }
 
+/** A sleeping send's receiver (whose peer_wait it slept on) is let go: the reference taken when it went there. */
+function leaveReceiver(w: Waiter): void {
+  const on = <usize>(<u64>w.arg0 >> 32);
+  if (on == 0) return;
+  w.arg0 = <i64>(<u32>w.arg0);
+  sockPut(changetype<Sock>(on));
+}
+
 /** The send's next pass over its own copy of its bytes: true when it completed, false when it sleeps again (at the tail). */
 function sendStep(w: Waiter, s: Sock, start: bool, nonblock: bool): bool {
+  leaveReceiver(w);
   const rest = <usize>w.arg1;
   const base = rest + REST_HEAD - <usize>load<u32>(rest, 4);
   const r = sendPass(s, base, load<u32>(rest, 8), <u32>w.arg0, start, nonblock);
   if (r == -EPIPE && sigpipeFor(s, w.arg2 & VIA_RW)) changetype<Process>(w.proc).sigpipes++;
   if (r == WOULD_BLOCK) {
-    w.arg0 = <i64>progress;
-    listAppend(sleepers(s), w);
+    const on = sendWaitOn;
+    w.arg0 = <i64>progress | (<i64>on << 32);
+    if (on != 0) {
+      changetype<Sock>(on).refs++;
+      listAppend(peerWaiters(changetype<Sock>(on)), w);
+    } else {
+      listAppend(sleepers(s), w);
+    }
     return false;
   }
   complete(w, r, 0, 0, 0);
@@ -441,6 +492,7 @@ function finishRecv(w: Waiter, r: i32, copied: u32): void {
 
 function releaseSock(w: Waiter): void {
   if (opOf(w) == OP_SEND) {
+    leaveReceiver(w);
     const rest = <usize>w.arg1;
     free(rest, REST_HEAD + <usize>load<u32>(rest));
   } else if (w.arg1 != 0) {
@@ -471,6 +523,7 @@ function interruptSock(w: Waiter, restart: bool): i32 {
     return INTR_CANCELLED;
   }
   listRemove(w);
+  if (op == OP_SEND) leaveReceiver(w);
   const fd = w.arg2 >> 8;
   const viaRw = (w.arg2 & VIA_RW) != 0;
   const now = fdFile(changetype<Process>(w.proc), fd);
@@ -533,9 +586,24 @@ export function sockPoll(f: File): i32 {
   if (s.qHead != 0 || s.aHead != 0) mask |= POLLIN | POLLRDNORM;
   // connection-based sockets: not (or no longer) connected
   if (s.type != SOCK_DGRAM && s.state == TCP_CLOSE) mask |= POLLHUP;
-  // unix_writable(): never a listener
-  if (s.state != TCP_LISTEN && writable(s)) mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
+  // unix_writable(): never a listener; a datagram peer's full queue too (unix_dgram_poll)
+  if (s.state != TCP_LISTEN && writable(s) && !peerFull(s)) mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
   return mask;
+}
+
+/**
+ * unix_dgram_poll()'s check with unix_dgram_peer_wake_me(): the peer's
+ * queue is full (and the peer is not connected back, and lives); the relay
+ * then stays on it, so that its next receive wakes this socket's pollers.
+ */
+function peerFull(s: Sock): bool {
+  if (s.type == SOCK_STREAM || s.peer == 0) return false;
+  const other = changetype<Sock>(s.peer);
+  if (other.peer == changetype<usize>(s) || !recvqFull(other)) return false;
+  const connected = relayConnect(s, other);
+  if (!other.dead) return true;
+  if (connected) relayDisconnect(s, other);
+  return false;
 }
 
 export function sockPollers(f: File): WaitList {

@@ -23,7 +23,7 @@
 import { C_TOKEN, cellAddr, reserveStage, stage } from '../abi';
 import {
   EAFNOSUPPORT, EAGAIN, EINVAL, EISCONN, ENOMEM, ENOTSOCK, EBADF, EOPNOTSUPP, EPROTONOSUPPORT, EPROTOTYPE, ESOCKTNOSUPPORT,
-  ECONNREFUSED, ENOTCONN,
+  ECONNREFUSED, ENOTCONN, EPERM,
 } from '../errno';
 import { File, FILE_SOCK, fget, FMODE_READ, FMODE_WRITE, fput, newFile, O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../fd/file';
 import { fdFile, fdInstall, fdReserve, fdUnreserve } from '../fd/table';
@@ -35,10 +35,11 @@ import {
   registerKind, setInterruptHook, wake, Waiter,
 } from '../wait/waiters';
 import {
-  addrCopy, addrGet, addrLen, addrNew, addrPut, newSock, peerWaiters, RCV_SHUTDOWN, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
+  addrCopy, addrGet, addrLen, addrNew, addrPut, newSock, peerWaiters, relayDisconnect, RCV_SHUTDOWN, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
   TCP_ESTABLISHED, TCP_LISTEN, wakePeerWaiters, wakeSock,
 } from './sock';
 import { abstractBind, abstractFind, autobind } from './abstract';
+import { dgramDisconnected } from './io';
 
 /** `how` bits beside the path ones (pipe/fifo.ts): the name is abstract; bind with no name (autobind). */
 const ABSTRACT: i32 = 8;
@@ -214,12 +215,44 @@ function connectPass(p: Process, s: Sock, path: usize, len: u32, how: i32, nonbl
   return 0;
 }
 
+/**
+ * unix_dgram_connect() to the staged name: the socket (ENOENT, ECONNREFUSED,
+ * EPROTOTYPE as for a stream connect), which must take datagrams from this
+ * one (EPERM when connected to another). A socket connected before leaves
+ * its old peer: its relay there goes and its sleepers are woken, and,
+ * unless it reconnects to the same peer, what it had received is dropped
+ * (unix_dgram_disconnected). Never sleeps.
+ */
+function dgramConnect(p: Process, s: Sock, path: usize, len: u32, how: i32): i32 {
+  const r = (how & ABSTRACT) != 0 ? abstractFind(s.type, path, len) : sockFind(p, path, len, how);
+  if (r < 0) return <i32>r;
+  const other = changetype<Sock>(<usize>r);
+  if (other.type != s.type) return -EPROTOTYPE;
+  if (other.peer != 0 && other.peer != changetype<usize>(s)) return -EPERM;
+  s.state = TCP_ESTABLISHED;
+  other.state = TCP_ESTABLISHED;
+  other.refs++;
+  const old = s.peer;
+  s.peer = changetype<usize>(other);
+  if (old == 0) return 0;
+  const o = changetype<Sock>(old);
+  relayDisconnect(s, o);
+  wakeSock(s); // unix_dgram_peer_wake_disconnect_wakeup()
+  if (o !== other) {
+    dgramDisconnected(s, o);
+    if (o.peer == 0) o.state = TCP_CLOSE;
+  }
+  sockPut(o);
+  return 0;
+}
+
 /** connect(2) to the staged path: 0, -errno or PENDING (completes with 0 or -errno). */
 export function sockConnect(p: Process, fd: i32, len: u32, how: i32): i32 {
   const e = fileOf(p, fd);
   if (e < 0) return e;
   const f = changetype<File>(found);
   const s = changetype<Sock>(f.obj);
+  if (s.type == SOCK_DGRAM) return dgramConnect(p, s, stage(), len, how);
   const r = connectPass(p, s, stage(), len, how, (f.flags & O_NONBLOCK) != 0);
   if (r != WOULD_BLOCK) return r;
   const other = changetype<Sock>(sleptOn);

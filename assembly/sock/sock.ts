@@ -124,10 +124,19 @@ export class Sock {
   aTail: usize;
   aLen: i32;
   anext: usize;
-  /** unix_sk(sk)->peer_wait: connects waiting for room in this listener's queue. */
+  /** unix_sk(sk)->peer_wait: connects waiting for room in this listener's queue, datagram sends for room in this receiver's. */
   pwHead: usize;
   pwTail: usize;
+  /** Buffers in the receive queue (skb_queue_len): a datagram receiver is full above `backlog`. */
+  qLen: i32;
+  /** The peer_wait relays on this socket (linked through relayNext, newest first), and the socket this one's relay is on. */
+  relays: usize;
+  relayOn: usize;
+  relayNext: usize;
 }
+
+/** net.unix.max_dgram_qlen: every socket's sk_max_ack_backlog until listen(2) sets its own. */
+export const MAX_DGRAM_QLEN: i32 = 10;
 
 export const TCP_ESTABLISHED: i32 = 1;
 export const TCP_CLOSE: i32 = 7;
@@ -184,7 +193,11 @@ export function newSock(type: i32): Sock | null {
   s.addr = 0;
   s.holdsName = false;
   s.nameNext = 0;
-  s.backlog = 0;
+  s.backlog = MAX_DGRAM_QLEN;
+  s.qLen = 0;
+  s.relays = 0;
+  s.relayOn = 0;
+  s.relayNext = 0;
   s.aHead = 0;
   s.aTail = 0;
   s.aLen = 0;
@@ -198,14 +211,75 @@ export function newSock(type: i32): Sock | null {
   return changetype<WaitList>(changetype<usize>(s) + offsetof<Sock>('pwHead'));
 }
 
-/** Wakes every connect waiting on the listener's queue (wake_up_interruptible_all(&u->peer_wait)). */
+/**
+ * wake_up_interruptible_all(&u->peer_wait): the relays (at the list's
+ * head), then every waiting connect or datagram send.
+ */
 export function wakePeerWaiters(s: Sock): void {
+  fireRelays(s);
   let cur = s.pwHead;
   while (cur != 0) {
     const w = changetype<Waiter>(cur);
     cur = w.next;
     listRemove(w);
     wake(w);
+  }
+}
+
+/**
+ * wake_up_interruptible_sync_poll(&u->peer_wait) after a datagram receive:
+ * the relays, then one waiting sender (they wait exclusively).
+ */
+export function wakeOnePeerWaiter(s: Sock): void {
+  fireRelays(s);
+  if (s.pwHead != 0) {
+    const w = changetype<Waiter>(s.pwHead);
+    listRemove(w);
+    wake(w);
+  }
+}
+
+/** unix_recvq_full_lockless(). */
+// @ts-ignore: decorator
+@inline export function recvqFull(s: Sock): bool {
+  return s.qLen > s.backlog;
+}
+
+/**
+ * unix_dgram_peer_wake_connect(): the relay of `s` goes on the peer_wait of
+ * `other`, unless it is on one already; answers whether it went on now.
+ */
+export function relayConnect(s: Sock, other: Sock): bool {
+  if (s.relayOn != 0) return false;
+  s.relayOn = changetype<usize>(other);
+  s.relayNext = other.relays;
+  other.relays = changetype<usize>(s);
+  return true;
+}
+
+/** unix_dgram_peer_wake_disconnect(): the relay of `s` leaves the peer_wait of `other`, if it is there. */
+export function relayDisconnect(s: Sock, other: Sock): void {
+  if (s.relayOn != changetype<usize>(other)) return;
+  let prev: usize = 0;
+  let cur = other.relays;
+  while (cur != changetype<usize>(s)) {
+    prev = cur;
+    cur = changetype<Sock>(cur).relayNext;
+  }
+  if (prev == 0) other.relays = s.relayNext;
+  else changetype<Sock>(prev).relayNext = s.relayNext;
+  s.relayOn = 0;
+  s.relayNext = 0;
+}
+
+/** unix_dgram_peer_wake_relay() for every relay on `s`: each leaves, and its socket's sleepers are woken. */
+function fireRelays(s: Sock): void {
+  while (s.relays != 0) {
+    const r = changetype<Sock>(s.relays);
+    s.relays = r.relayNext;
+    r.relayOn = 0;
+    r.relayNext = 0;
+    wakeSock(r);
   }
 }
 
@@ -304,6 +378,7 @@ export function enqueue(s: Sock, b: Skb): void {
   else s.qHead = changetype<usize>(b);
   s.qTail = changetype<usize>(b);
   s.qBytes += b.len;
+  s.qLen++;
 }
 
 /** Takes the head buffer off the queue (the caller frees it). */
@@ -312,6 +387,7 @@ export function dequeue(s: Sock): Skb {
   s.qHead = b.next;
   if (s.qHead == 0) s.qTail = 0;
   s.qBytes -= skbLeft(b);
+  s.qLen--;
   return b;
 }
 
@@ -346,6 +422,8 @@ export function releaseSock(s: Sock, embryo: bool): void {
     s.aTail = 0;
     s.aLen = 0;
     wakePeerWaiters(s);
+  } else {
+    wakePeerWaiters(s); // datagram senders waiting for room here, and the relays
   }
   s.shutdown = SHUTDOWN_MASK;
   const peer = s.peer;
@@ -362,6 +440,7 @@ export function releaseSock(s: Sock, embryo: bool): void {
       if (b != 0 || embryo) other.err = 104; // ECONNRESET
     }
     wakeSock(other);
+    relayDisconnect(s, other);
     sockPut(other);
   }
   purge(s);

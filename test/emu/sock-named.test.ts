@@ -128,6 +128,44 @@ describe.each(BUILDS)('named AF_UNIX sockets (%s build)', (build) => {
     clean(k, before);
   });
 
+  it('datagram sockets connected to a full receiver: sends asleep on its queue end every way (a receive, a signal, SA_RESTART, its close, an exit) and nothing is left behind', async () => {
+    const { k, root } = await kernel(build);
+    const before = await baseline(k, root);
+    const r = root.socket(AF_UNIX, SOCK_DGRAM);
+    root.bind(r, '/r');
+    const x = root.socket(AF_UNIX, SOCK_DGRAM);
+    await root.connect(x, '/r');
+    for (let i = 0; i < 11; i++) await root.send(x, text(`m${i}`));
+    // a signal: EINTR; under SA_RESTART it sleeps on and a receive lets it in
+    const a = new AbortController();
+    const interrupted = root.send(x, text('intr'), 0, { signal: a.signal });
+    a.abort();
+    await expectRejects(interrupted, 'EINTR');
+    const b = new AbortController();
+    const restarted = root.send(x, text('restarted'), 0, { signal: b.signal });
+    b.abort({ restart: true });
+    expect(await pending(restarted)).toBe(true);
+    expect(str((await root.recv(r, 16)).data)).toBe('m0');
+    expect(await restarted).toBe(9);
+    // a forked child's send asleep when it exits; a poller's relay on the receiver
+    const child = root.fork();
+    const abandoned = child.send(x, text('abandoned'));
+    const polling = root.poll(x, POLLOUT, -1);
+    expect(await pending(abandoned)).toBe(true);
+    expect(await pending(polling)).toBe(true);
+    await child.exit();
+    // the receiver's close wakes the sleeping send (ECONNREFUSED) and the poller (POLLOUT: the peer is dead)
+    const last = root.send(x, text('last'));
+    expect(await pending(last)).toBe(true);
+    root.close(r);
+    await expectRejects(last, 'ECONNREFUSED');
+    expect(await polling).toBe(POLLOUT);
+    await expectRejects(root.send(x, text('x')), 'ENOTCONN');
+    root.unlink('/r');
+    root.close(x);
+    clean(k, before);
+  });
+
   it('socket: the family, type and protocol checks; SOCK_NONBLOCK and SOCK_CLOEXEC', async () => {
     const { k, root } = await kernel(build);
     const before = await baseline(k, root);
