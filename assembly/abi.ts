@@ -32,7 +32,7 @@
 
 import { alloc, free } from './mem/alloc';
 
-export const ABI_VERSION: i32 = 5;
+export const ABI_VERSION: i32 = 6;
 
 export const C_VERSION: usize = 0;
 export const C_COMP_COUNT: usize = 4;

@@ -96,6 +96,10 @@
  *                                      or a regular file (O_CREAT makes one with mode)
  *   socketpair(pid, domain, type, protocol)  first fd (second in C_AUX2) | -errno
  *   sock_send(pid, fd, len, flags)     bytes | -errno | PENDING | NEED_STAGE; the bytes staged
+ *   sock_sendto(pid, fd, len, flags, nameLen, how)  as sock_send, with a name staged behind the bytes
+ *                                      (how: the path bits, 8 abstract, 32 a name given)
+ *   sock_recvfrom(pid, fd, count, flags)  as sock_recv; the sender's name behind the bytes, its length
+ *                                      in C_AUX2 (a completion: behind the bytes at ptr, its length in b)
  *   sock_recv(pid, fd, count, flags)   the call's answer (bytes copied in C_AUX, the bytes in the
  *                                      staging buffer) | -errno | PENDING (completes with the
  *                                      answer, the bytes copied in a, the bytes at ptr)
@@ -133,7 +137,7 @@ import { sysClose, sysDup2, sysDup3, sysFcntl, sysIoctl, sysRead, sysWrite, writ
 import { initPoll, sysPoll, sysPollSet } from './fd/poll';
 import { fifoMake, fifoOpen, fifoStat, fifoUnlink } from './pipe/fifo';
 import { initPipes, pipe2 as pipeCreate } from './pipe/ops';
-import { sockRecv, sockSend } from './sock/io';
+import { sockRecv, sockRecvFrom, sockSend, sockSendTo } from './sock/io';
 import { checkSock, initSockets, sockGetOpt, sockSetOpt, sockShutdown, socketPair } from './sock/ops';
 import { initListen, sockAccept, sockBind, sockConnect, sockListen, sockName, sockSocket } from './sock/listen';
 import { fdFile } from './fd/table';
@@ -495,6 +499,31 @@ export function sock_send(pid: i32, fd: i32, len: i32, flags: i32): i32 {
   if (len < 0) return -EINVAL;
   if (<usize>len > stageBytes()) return NEED_STAGE;
   const r = sockSend(p, fd, changetype<File>(fdFile(p, fd)), stage(), len, flags);
+  leave();
+  return r;
+}
+
+export function sock_sendto(pid: i32, fd: i32, len: i32, flags: i32, nameLen: i32, how: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const ok = checkSock(p, fd);
+  if (ok < 0) return ok;
+  if (len < 0 || nameLen < 0) return -EINVAL;
+  if (<usize>len + <usize>nameLen > stageBytes()) return NEED_STAGE;
+  const r = sockSendTo(p, fd, changetype<File>(fdFile(p, fd)), stage(), len, flags, stage() + <usize>len, nameLen, how);
+  leave();
+  return r;
+}
+
+export function sock_recvfrom(pid: i32, fd: i32, count: i32, flags: i32): i32 {
+  enter();
+  const p = getProcess(pid);
+  if (p === null) return -ESRCH;
+  const ok = checkSock(p, fd);
+  if (ok < 0) return ok;
+  if (count < 0) return -EINVAL;
+  const r = sockRecvFrom(p, fd, changetype<File>(fdFile(p, fd)), count, flags);
   leave();
   return r;
 }

@@ -188,6 +188,11 @@ export interface PollFd {
   events: number;
 }
 
+/** What {@link Process.recvfrom} returns: a {@link Datagram} and its sender's name ('' when it has none). */
+export interface DatagramFrom extends Datagram {
+  from: string;
+}
+
 /** Which kernel a process runs on. */
 export type BackendName = 'emu' | 'native';
 
@@ -453,12 +458,28 @@ export interface Process {
   send(fd: number, data: Uint8Array, flags?: number, opts?: CallOptions): Promise<number>;
 
   /**
+   * sendto(2): a datagram socket sends to the socket bound at `path` (a path
+   * or an abstract name), connected or not; the receiver must take datagrams
+   * from it (EPERM when connected to another socket). The name is looked up
+   * at each call. A seqpacket socket ignores the name; a stream socket
+   * answers EISCONN (connected) or EOPNOTSUPP. @throws as send, and ENOENT,
+   * ECONNREFUSED, EPROTOTYPE, EINVAL (an empty name).
+   */
+  sendto(fd: number, data: Uint8Array, path: string, flags?: number, opts?: CallOptions): Promise<number>;
+
+  /**
    * recv: up to `count` bytes (one message on datagram and seqpacket sockets,
    * the rest of which is dropped unless MSG_PEEK). Flags: MSG_DONTWAIT,
    * MSG_PEEK, MSG_TRUNC, MSG_WAITALL. Empty data at end of stream.
    * @throws EAGAIN, ECONNRESET, EINTR, ENOTSOCK, EBADF, EINVAL.
    */
   recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram>;
+
+  /**
+   * recvfrom(2): recv, and the name of the socket that sent what was
+   * received ('' when that socket is unnamed, and when nothing was read).
+   */
+  recvfrom(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<DatagramFrom>;
 
   /** shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR. @throws EBADF, ENOTSOCK, EINVAL, ENOTCONN. */
   shutdown(fd: number, how: number): void;

@@ -7,7 +7,7 @@ export * from './constants.js';
 export { IpcError, ERRNO, errnoName, errnoOf } from './errors.js';
 export type { ErrnoCode } from './errors.js';
 export type {
-  BackendName, CallOptions, Datagram, Emulator, IpcPerm, Limits, Message, MsgInfo, MsqidDs, MsqidSet, MType,
+  BackendName, CallOptions, Datagram, DatagramFrom, Emulator, IpcPerm, Limits, Message, MsgInfo, MsqidDs, MsqidSet, MType,
   PollFd, Process, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess, SpawnOptions, Stat, Timespec, WithResult,
 } from './api.js';
 export { openEmulator } from './emu/index.js';

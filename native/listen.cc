@@ -28,31 +28,6 @@ namespace {
 // net/unix/af_unix.c: unix_mkname_bsd terminates the copy it made), and a
 // longer one is passed with its real length, so the kernel answers it
 // (unix_validate_addr: EINVAL above sizeof(struct sockaddr_un)).
-// A socket name as the kernel takes it: a path (NUL-terminated when there is
-// room), an abstract name (a leading NUL; its length is all of it), or ''
-// (the family alone: bind autobinds, connect answers EINVAL).
-class UnixAddress {
- public:
-  explicit UnixAddress(const std::string& name) {
-    const size_t base = offsetof(struct sockaddr_un, sun_path);
-    const bool path = !name.empty() && name[0] != '\0';
-    bytes_.assign(base + name.size() + 1 < sizeof(struct sockaddr_un) ? sizeof(struct sockaddr_un)
-                                                                       : base + name.size() + 1,
-                  0);
-    sa_family_t family = AF_UNIX;
-    std::memcpy(bytes_.data(), &family, sizeof family);
-    std::memcpy(bytes_.data() + base, name.data(), name.size());
-    const bool terminated = path && base + name.size() < sizeof(struct sockaddr_un);
-    length_ = static_cast<socklen_t>(base + name.size() + (terminated ? 1 : 0));
-  }
-  const struct sockaddr* Get() const { return reinterpret_cast<const struct sockaddr*>(bytes_.data()); }
-  socklen_t Length() const { return length_; }
-
- private:
-  std::vector<char> bytes_;
-  socklen_t length_;
-};
-
 struct ConnectArgs {
   int fd;
   const UnixAddress* address;
@@ -122,23 +97,9 @@ napi_value Socket(napi_env env, napi_callback_info info) {
   return Result(env, fd >= 0 ? fd : -errno);
 }
 
-// fd and a socket name: a path without NUL bytes, an abstract name (any
-// bytes after its leading NUL), or ''.
+// fd and a socket name.
 bool FdPath(napi_env env, FdArgs& a, int32_t* fd, std::string* name) {
-  if (!ArgInt(env, a.argv[0], "fd", fd)) return false;
-  size_t length = 0;
-  if (napi_get_value_string_utf8(env, a.argv[1], nullptr, 0, &length) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "path must be a string");
-    return false;
-  }
-  name->resize(length + 1);
-  napi_get_value_string_utf8(env, a.argv[1], &(*name)[0], length + 1, &length);
-  name->resize(length);
-  if (!name->empty() && (*name)[0] != '\0' && name->find('\0') != std::string::npos) {
-    napi_throw_type_error(env, nullptr, "path must not contain NUL bytes");
-    return false;
-  }
-  return true;
+  return ArgInt(env, a.argv[0], "fd", fd) && ArgSocketName(env, a.argv[1], name);
 }
 
 // bind(fd, path) → 0 or -errno
@@ -163,12 +124,9 @@ napi_value Getname(napi_env env, napi_callback_info info) {
   int r = peer != 0 ? getpeername(fd, reinterpret_cast<struct sockaddr*>(&address), &length)
                     : getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length);
   if (r != 0) return Result(env, -errno);
-  const size_t base = offsetof(struct sockaddr_un, sun_path);
-  size_t size = length > base ? length - base : 0;
-  if (size > sizeof address.sun_path) size = sizeof address.sun_path;
-  if (size > 0 && address.sun_path[0] != '\0') size = strnlen(address.sun_path, size);
+  const std::string text = NameOf(address, length);
   napi_value name;
-  if (napi_create_string_utf8(env, address.sun_path, size, &name) != napi_ok) return nullptr;
+  if (napi_create_string_utf8(env, text.data(), text.size(), &name) != napi_ok) return nullptr;
   return name;
 }
 
@@ -295,6 +253,43 @@ napi_status DefineListen(napi_env env, napi_value exports, AddonState* state) {
       {"acceptConn", nullptr, AcceptConn, nullptr, nullptr, nullptr, napi_enumerable, state},
   };
   return napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+}
+
+UnixAddress::UnixAddress(const std::string& name) {
+  const size_t base = offsetof(struct sockaddr_un, sun_path);
+  const bool path = !name.empty() && name[0] != '\0';
+  bytes_.assign(base + name.size() + 1 < sizeof(struct sockaddr_un) ? sizeof(struct sockaddr_un)
+                                                                     : base + name.size() + 1,
+                0);
+  sa_family_t family = AF_UNIX;
+  std::memcpy(bytes_.data(), &family, sizeof family);
+  std::memcpy(bytes_.data() + base, name.data(), name.size());
+  const bool terminated = path && base + name.size() < sizeof(struct sockaddr_un);
+  length_ = static_cast<socklen_t>(base + name.size() + (terminated ? 1 : 0));
+}
+
+bool ArgSocketName(napi_env env, napi_value value, std::string* name) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "path must be a string");
+    return false;
+  }
+  name->resize(length + 1);
+  napi_get_value_string_utf8(env, value, &(*name)[0], length + 1, &length);
+  name->resize(length);
+  if (!name->empty() && (*name)[0] != '\0' && name->find('\0') != std::string::npos) {
+    napi_throw_type_error(env, nullptr, "path must not contain NUL bytes");
+    return false;
+  }
+  return true;
+}
+
+std::string NameOf(const struct sockaddr_un& address, socklen_t length) {
+  const size_t base = offsetof(struct sockaddr_un, sun_path);
+  size_t size = length > base ? length - base : 0;
+  if (size > sizeof address.sun_path) size = sizeof address.sun_path;
+  if (size > 0 && address.sun_path[0] != '\0') size = strnlen(address.sun_path, size);
+  return std::string(address.sun_path, size);
 }
 
 }  // namespace ipcemu

@@ -11,6 +11,7 @@
 #include "addon.h"
 #include "errors.h"
 #include "here.h"
+#include "listen.h"
 #include "pipe.h"
 #include "wait.h"
 
@@ -29,11 +30,13 @@ struct SendArgs {
   const uint8_t* data;
   size_t length;
   int flags;
+  const UnixAddress* to;  // sendto's name, or null (send)
 };
 
 int64_t SendOnce(void* context) {
   auto* a = static_cast<SendArgs*>(context);
-  ssize_t r = send(a->fd, a->data, a->length, a->flags | MSG_NOSIGNAL);
+  ssize_t r = a->to == nullptr ? send(a->fd, a->data, a->length, a->flags | MSG_NOSIGNAL)
+                               : sendto(a->fd, a->data, a->length, a->flags | MSG_NOSIGNAL, a->to->Get(), a->to->Length());
   return r >= 0 ? r : -errno;
 }
 
@@ -42,11 +45,19 @@ struct RecvArgs {
   uint8_t* buf;
   size_t size;
   int flags;
+  struct sockaddr_un* from;  // recvfrom's sender, or null (recv)
+  socklen_t fromLength;
 };
 
 int64_t RecvOnce(void* context) {
   auto* a = static_cast<RecvArgs*>(context);
-  ssize_t r = recv(a->fd, a->buf, a->size, a->flags);
+  ssize_t r;
+  if (a->from == nullptr) {
+    r = recv(a->fd, a->buf, a->size, a->flags);
+  } else {
+    a->fromLength = sizeof *a->from;
+    r = recvfrom(a->fd, a->buf, a->size, a->flags, reinterpret_cast<struct sockaddr*>(a->from), &a->fromLength);
+  }
   return r >= 0 ? r : -errno;
 }
 
@@ -56,21 +67,28 @@ size_t Copied(int64_t result, size_t size) {
   return static_cast<size_t>(result) < size ? static_cast<size_t>(result) : size;
 }
 
-// [length, data]: recv's return value and the bytes it copied.
-napi_value Received(napi_env env, int64_t result, const uint8_t* buf, size_t size) {
+// [length, data] (recvfrom: [length, data, from]): recv's return value, the
+// bytes it copied, and the sender's name.
+napi_value Received(napi_env env, int64_t result, const RecvArgs& args) {
   napi_value out, length;
-  napi_value data = NewByteArray(env, buf, Copied(result, size));
+  napi_value data = NewByteArray(env, args.buf, Copied(result, args.size));
   if (data == nullptr) return nullptr;
-  napi_create_array_with_length(env, 2, &out);
+  napi_create_array_with_length(env, args.from == nullptr ? 2 : 3, &out);
   napi_create_double(env, static_cast<double>(result), &length);
   napi_set_element(env, out, 0, length);
   napi_set_element(env, out, 1, data);
+  if (args.from != nullptr) {
+    const std::string name = NameOf(*args.from, args.fromLength);
+    napi_value from;
+    if (napi_create_string_utf8(env, name.data(), name.size(), &from) != napi_ok) return nullptr;
+    napi_set_element(env, out, 2, from);
+  }
   return out;
 }
 
 class SendCall : public Call {
  public:
-  SendCall(int fd, int flags) : fd_(fd), flags_(flags) {}
+  SendCall(int fd, int flags, std::unique_ptr<UnixAddress> to) : fd_(fd), flags_(flags), to_(std::move(to)) {}
   bool Prepare(const uint8_t* data, size_t length) {
     length_ = length;
     data_.reset(new (std::nothrow) uint8_t[length == 0 ? 1 : length]);
@@ -79,7 +97,7 @@ class SendCall : public Call {
     return true;
   }
   int64_t Run() override {
-    SendArgs args{fd_, data_.get(), length_, flags_};
+    SendArgs args{fd_, data_.get(), length_, flags_, to_.get()};
     return SendOnce(&args);
   }
   bool Restartable() const override { return true; }
@@ -90,26 +108,36 @@ class SendCall : public Call {
  private:
   int fd_;
   int flags_;
+  std::unique_ptr<UnixAddress> to_;
   size_t length_ = 0;
   std::unique_ptr<uint8_t[]> data_;
 };
 
 class RecvCall : public Call {
  public:
-  RecvCall(int fd, int64_t count, int flags) : args_{fd, nullptr, RecvSize(count), flags} {}
+  RecvCall(int fd, int64_t count, int flags, bool from)
+      : args_{fd, nullptr, RecvSize(count), flags, from ? &from_ : nullptr, 0} {}
   bool Prepare() {
-    args_.buf = buffer_.Reserve(args_.size);
+    // recvfrom: room behind the bytes for the sender's name and its length
+    args_.buf = buffer_.Reserve(args_.size + (args_.from != nullptr ? sizeof from_.sun_path + 1 : 0));
     return args_.buf != nullptr;
   }
   int64_t Run() override { return RecvOnce(&args_); }
   bool Restartable() const override { return true; }
-  // settle(handle, length, undefined, data): data holds what was copied.
+  // settle(handle, length, undefined, data): data holds what was copied;
+  // for recvfrom, then the sender's name and, last, the name's length (a byte).
   napi_status Settle(napi_env env, napi_value settle) override {
-    return SettleCall(env, settle, handle, result, result >= 0 ? args_.buf : nullptr,
-                      result >= 0 ? Copied(result, args_.size) : 0);
+    if (result < 0) return SettleCall(env, settle, handle, result, nullptr, 0);
+    size_t copied = Copied(result, args_.size);
+    if (args_.from == nullptr) return SettleCall(env, settle, handle, result, args_.buf, copied);
+    const std::string name = NameOf(from_, args_.fromLength);
+    std::memmove(args_.buf + copied, name.data(), name.size());
+    args_.buf[copied + name.size()] = static_cast<uint8_t>(name.size());
+    return SettleCall(env, settle, handle, result, args_.buf, copied + name.size() + 1);
   }
 
  private:
+  struct sockaddr_un from_ = {};
   RecvArgs args_;
   ByteBuffer buffer_;
 };
@@ -127,7 +155,8 @@ napi_value SocketPair(napi_env env, napi_callback_info info) {
   return NewPair(env, sv[0], sv[1]);
 }
 
-bool SendArgsOf(napi_env env, FdArgs& a, SendArgs* out) {
+// fd, data, flags and, for sendto, a name (a string in argv[3]; undefined for send).
+bool SendArgsOf(napi_env env, FdArgs& a, SendArgs* out, std::unique_ptr<UnixAddress>* to) {
   int32_t fd, flags;
   uint8_t* data;
   size_t length;
@@ -135,25 +164,34 @@ bool SendArgsOf(napi_env env, FdArgs& a, SendArgs* out) {
       !ArgInt(env, a.argv[2], "flags", &flags)) {
     return false;
   }
-  *out = SendArgs{fd, data, length, flags};
+  napi_valuetype type;
+  if (napi_typeof(env, a.argv[3], &type) != napi_ok) return false;
+  if (type != napi_undefined) {
+    std::string name;
+    if (!ArgSocketName(env, a.argv[3], &name)) return false;
+    to->reset(new UnixAddress(name));
+  }
+  *out = SendArgs{fd, data, length, flags, to->get()};
   return true;
 }
 
-// send(fd, data, flags) → bytes sent or -errno; never sleeps (MSG_DONTWAIT added).
+// send(fd, data, flags, name?) → bytes sent or -errno; never sleeps (MSG_DONTWAIT added).
 napi_value Send(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
   SendArgs args;
-  if (!SendArgsOf(env, a, &args)) return nullptr;
+  std::unique_ptr<UnixAddress> to;
+  if (!SendArgsOf(env, a, &args, &to)) return nullptr;
   args.flags |= MSG_DONTWAIT;
   return Result(env, SendOnce(&args));
 }
 
-// sendStart(fd, data, flags) → a handle; settle(handle, n or -errno) later. The data is copied now.
+// sendStart(fd, data, flags, name?) → a handle; settle(handle, n or -errno) later. The data is copied now.
 napi_value SendStart(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
   SendArgs args;
-  if (!SendArgsOf(env, a, &args) || !ReadyForCall(env, a.state)) return nullptr;
-  auto call = std::make_unique<SendCall>(args.fd, args.flags);
+  std::unique_ptr<UnixAddress> to;
+  if (!SendArgsOf(env, a, &args, &to) || !ReadyForCall(env, a.state)) return nullptr;
+  auto call = std::make_unique<SendCall>(args.fd, args.flags, std::move(to));
   if (!call->Prepare(args.data, args.length)) {
     ThrowErrno(env, ENOMEM, "send");
     return nullptr;
@@ -161,41 +199,58 @@ napi_value SendStart(napi_env env, napi_callback_info info) {
   return StartedCall(env, a.state->pool.Start(std::move(call)));
 }
 
-// sendHere(fd, data, flags) → bytes sent or -errno; sleeps on this thread.
+// sendHere(fd, data, flags, name?) → bytes sent or -errno; sleeps on this thread.
 napi_value SendHere(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
   SendArgs args;
-  if (!SendArgsOf(env, a, &args)) return nullptr;
+  std::unique_ptr<UnixAddress> to;
+  if (!SendArgsOf(env, a, &args, &to)) return nullptr;
   return Result(env, RunHere(SendOnce, &args, true));
 }
 
-bool RecvArgsOf(napi_env env, FdArgs& a, int32_t* fd, int64_t* count, int32_t* flags) {
-  return ArgInt(env, a.argv[0], "fd", fd) && ArgSize(env, a.argv[1], "count", count) &&
-         ArgInt(env, a.argv[2], "flags", flags);
+// fd, count, flags and whether the sender's name is wanted (recvfrom: argv[3] true).
+bool RecvArgsOf(napi_env env, FdArgs& a, int32_t* fd, int64_t* count, int32_t* flags, bool* from) {
+  if (!ArgInt(env, a.argv[0], "fd", fd) || !ArgSize(env, a.argv[1], "count", count) ||
+      !ArgInt(env, a.argv[2], "flags", flags)) {
+    return false;
+  }
+  napi_valuetype type;
+  if (napi_typeof(env, a.argv[3], &type) != napi_ok) return false;
+  *from = false;
+  if (type == napi_boolean) napi_get_value_bool(env, a.argv[3], from);
+  return true;
 }
 
-// recv(fd, count, flags) → [length, data] or -errno; never sleeps (MSG_DONTWAIT added).
-napi_value Recv(napi_env env, napi_callback_info info) {
+// A receive on this thread (sleep: whether it may): [length, data(, from)] or -errno.
+napi_value RecvNow(napi_env env, napi_callback_info info, bool sleep) {
   FdArgs a(env, info);
   int32_t fd, flags;
   int64_t count;
-  if (!RecvArgsOf(env, a, &fd, &count, &flags)) return nullptr;
+  bool wantFrom;
+  if (!RecvArgsOf(env, a, &fd, &count, &flags, &wantFrom)) return nullptr;
   ByteBuffer buffer;
-  RecvArgs args{fd, nullptr, RecvSize(count), flags | MSG_DONTWAIT};
+  struct sockaddr_un from = {};
+  RecvArgs args{fd, nullptr, RecvSize(count), sleep ? flags : flags | MSG_DONTWAIT, wantFrom ? &from : nullptr, 0};
   args.buf = buffer.Reserve(args.size);
   if (args.buf == nullptr) return Result(env, -ENOMEM);
-  int64_t n = RecvOnce(&args);
+  int64_t n = sleep ? RunHere(RecvOnce, &args, true) : RecvOnce(&args);
   if (n < 0) return Result(env, n);
-  return Received(env, n, args.buf, args.size);
+  return Received(env, n, args);
 }
 
-// recvStart(fd, count, flags) → a handle; settle(handle, length, undefined, data) later.
+// recv(fd, count, flags, from?) → [length, data(, from)] or -errno; never sleeps (MSG_DONTWAIT added).
+napi_value Recv(napi_env env, napi_callback_info info) {
+  return RecvNow(env, info, false);
+}
+
+// recvStart(fd, count, flags, from?) → a handle; settle(handle, length, undefined, data) later.
 napi_value RecvStart(napi_env env, napi_callback_info info) {
   FdArgs a(env, info);
   int32_t fd, flags;
   int64_t count;
-  if (!RecvArgsOf(env, a, &fd, &count, &flags) || !ReadyForCall(env, a.state)) return nullptr;
-  auto call = std::make_unique<RecvCall>(fd, count, flags);
+  bool wantFrom;
+  if (!RecvArgsOf(env, a, &fd, &count, &flags, &wantFrom) || !ReadyForCall(env, a.state)) return nullptr;
+  auto call = std::make_unique<RecvCall>(fd, count, flags, wantFrom);
   if (!call->Prepare()) {
     ThrowErrno(env, ENOMEM, "recv");
     return nullptr;
@@ -203,19 +258,9 @@ napi_value RecvStart(napi_env env, napi_callback_info info) {
   return StartedCall(env, a.state->pool.Start(std::move(call)));
 }
 
-// recvHere(fd, count, flags) → [length, data] or -errno; sleeps on this thread.
+// recvHere(fd, count, flags, from?) → [length, data(, from)] or -errno; sleeps on this thread.
 napi_value RecvHere(napi_env env, napi_callback_info info) {
-  FdArgs a(env, info);
-  int32_t fd, flags;
-  int64_t count;
-  if (!RecvArgsOf(env, a, &fd, &count, &flags)) return nullptr;
-  ByteBuffer buffer;
-  RecvArgs args{fd, nullptr, RecvSize(count), flags};
-  args.buf = buffer.Reserve(args.size);
-  if (args.buf == nullptr) return Result(env, -ENOMEM);
-  int64_t n = RunHere(RecvOnce, &args, true);
-  if (n < 0) return Result(env, n);
-  return Received(env, n, args.buf, args.size);
+  return RecvNow(env, info, true);
 }
 
 // shutdown(fd, how) → 0 or -errno

@@ -261,6 +261,73 @@ describe.each(BACKENDS)('named AF_UNIX stream sockets ($name)', (backend) => {
     });
   });
 
+  it.skipIf(backend.unavailable !== undefined)('sendto and recvfrom: a datagram socket sends to any bound socket that may take it, named at each call; recvfrom names the sender; the errors; stream and seqpacket sockets', async () => {
+    const p = await backend.process();
+    await withSockets(p, async (sock, fds, dir) => {
+      const bound = (name: string): number => {
+        const fd = sock(SOCK_DGRAM);
+        p.bind(fd, join(dir, name));
+        return fd;
+      };
+      const r = bound('r');
+      const a = bound('a');
+      const u = sock(SOCK_DGRAM); // unnamed
+      expect(await p.sendto(a, text('from a'), join(dir, 'r'))).toBe(6);
+      expect(await p.sendto(u, text('from u'), join(dir, 'r'))).toBe(6);
+      expect(await p.recvfrom(r, 16)).toEqual({ data: text('from a'), length: 6, from: join(dir, 'a') });
+      expect(await p.recvfrom(r, 16)).toEqual({ data: text('from u'), length: 6, from: '' });
+      const abs = `\0ipcemu-dgram-${process.pid}-${backend.name}-${Date.now()}`;
+      const q = sock(SOCK_DGRAM);
+      p.bind(q, abs);
+      await p.sendto(a, text('x'), abs);
+      expect((await p.recvfrom(q, 4)).from).toBe(join(dir, 'a'));
+      await rejectsWith(p.sendto(a, text('x'), join(dir, 'missing')), 'ENOENT');
+      await rejectsWith(p.sendto(a, text('x'), `${abs}-missing`), 'ECONNREFUSED');
+      await rejectsWith(p.sendto(a, text('x'), ''), 'EINVAL');
+      const l = sock();
+      p.bind(l, join(dir, 'l'));
+      p.listen(l, 1);
+      await rejectsWith(p.sendto(a, text('x'), join(dir, 'l')), 'EPROTOTYPE');
+      // a connected socket may still send elsewhere; a receiver connected to another socket refuses
+      await p.connect(a, join(dir, 'r'));
+      await p.sendto(a, text('to q'), abs);
+      expect(str((await p.recv(q, 8)).data)).toBe('to q');
+      await p.connect(q, join(dir, 'r'));
+      await rejectsWith(p.sendto(u, text('x'), abs), 'EPERM');
+      // the receiver's queue limit holds for sendto too; a sleeping sendto is let in by a receive
+      let sent = 0;
+      while (sent < 100 && (await p.sendto(u, text('m'), join(dir, 'r'), MSG_DONTWAIT).then(() => true, () => false))) sent++;
+      expect(sent).toBe(11);
+      const sleeping = p.sendto(u, text('late'), join(dir, 'r'));
+      await p.recv(r, 4);
+      expect(await sleeping).toBe(4);
+      // a sleeping recvfrom names its sender too
+      const w = bound('w');
+      const waiting = p.recvfrom(w, 8);
+      await p.sendto(bound('b'), text('wake'), join(dir, 'w'));
+      expect(await waiting).toEqual({ data: text('wake'), length: 4, from: join(dir, 'b') });
+      fds.close(r);
+      await rejectsWith(p.sendto(u, text('x'), join(dir, 'r')), 'ECONNREFUSED'); // the file stays, its socket is gone
+      // a stream socket refuses a name; a seqpacket one ignores it
+      const [s1, s2] = p.socketpair(AF_UNIX, SOCK_STREAM);
+      fds.keep(s1, s2);
+      await rejectsWith(p.sendto(s1, text('x'), abs), 'EISCONN');
+      await rejectsWith(p.sendto(sock(), text('x'), abs), 'EOPNOTSUPP');
+      const [q1, q2] = p.socketpair(AF_UNIX, SOCK_SEQPACKET);
+      fds.keep(q1, q2);
+      expect(await p.sendto(q1, text('no name'), join(dir, 'missing'))).toBe(7);
+      expect(await p.recvfrom(q2, 16)).toEqual({ data: text('no name'), length: 7, from: '' });
+      // on a stream, recvfrom names the peer: a client hears its listener's name
+      const c = sock();
+      await p.connect(c, join(dir, 'l'));
+      const sv = fds.keep(await p.accept(l));
+      await p.send(sv, text('hi'));
+      expect(await p.recvfrom(c, 8)).toEqual({ data: text('hi'), length: 2, from: join(dir, 'l') });
+      await p.send(c, text('yo'));
+      expect((await p.recvfrom(sv, 8)).from).toBe('');
+    });
+  });
+
   it.skipIf(backend.unavailable !== undefined)('a connect whose signal is already aborted connects when the backlog has room, and fails with EINTR (EAGAIN for timeout 0) when it would sleep', async () => {
     const p = await backend.process();
     await withSockets(p, async (sock, fds, dir) => {

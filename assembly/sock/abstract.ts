@@ -13,8 +13,28 @@
  */
 
 import { alloc, free } from '../mem/alloc';
-import { ECONNREFUSED, EADDRINUSE, EINVAL, ENOMEM, ENOSPC } from '../errno';
+import { ECONNREFUSED, EADDRINUSE, EINVAL, ENOMEM, ENOSPC, EPROTOTYPE } from '../errno';
+import { sockFind } from '../pipe/fifo';
+import { Process } from '../proc/process';
 import { addrNew, Sock } from './sock';
+
+/** `how` bits of a socket name beside the path ones (pipe/fifo.ts): an abstract name; bind with no name (autobind); sendto's name, given (empty: EINVAL). */
+export const ABSTRACT: i32 = 8;
+export const AUTOBIND: i32 = 16;
+export const NAMED: i32 = 32;
+
+/**
+ * unix_find_other(): the socket of `type` the staged name leads to. A path:
+ * its lookup's errors (ENOENT, ENOTDIR, EACCES, ECONNREFUSED), then
+ * EPROTOTYPE for another type; an abstract name: ECONNREFUSED unless a
+ * socket of this type holds it.
+ */
+export function findOther(p: Process, type: i32, path: usize, len: u32, how: i32): isize {
+  if ((how & ABSTRACT) != 0) return abstractFind(type, path, len);
+  const r = sockFind(p, path, len, how);
+  if (r < 0) return r;
+  return changetype<Sock>(<usize>r).type != type ? <isize>-EPROTOTYPE : r;
+}
 
 /** The sockets holding an abstract name, linked through `nameNext`. */
 let holders: usize = 0;

@@ -12,8 +12,10 @@
  * to a block its completion points at.
  */
 
-import { C_AUX, C_TOKEN, cellAddr, reserveStage, retire, RETIRED_HEAD, segAdd, segDone, segReset, stage } from '../abi';
-import { EAGAIN, EBADF, ECONNREFUSED, EINVAL, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPERM, EPIPE } from '../errno';
+import { C_AUX, C_AUX2, C_TOKEN, cellAddr, reserveStage, retire, RETIRED_HEAD, segAdd, segDone, segReset, stage } from '../abi';
+import {
+  EAGAIN, EBADF, ECONNREFUSED, ECONNRESET, EINVAL, EISCONN, EMSGSIZE, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPERM, EPIPE,
+} from '../errno';
 import { File, fget, FILE_SOCK, fput, O_NONBLOCK } from '../fd/file';
 import { adopt, registerAdopt, REST_HEAD } from '../fd/restart';
 import { fdFile } from '../fd/table';
@@ -23,8 +25,9 @@ import {
   cancel, complete, INTR_CANCELLED, INTR_COMPLETED, INTR_SLEEPING, listAppend, listRemove, park, PENDING, registerKind,
   setInterruptHook, Waiter, WaitList,
 } from '../wait/waiters';
+import { findOther, NAMED } from './abstract';
 import {
-  dequeue, enqueue, freeSkb, newSkb, peerWaiters, purge, RCV_SHUTDOWN, recvqFull, relayConnect, relayDisconnect, SEND_SHUTDOWN,
+  addrCopy, dequeue, enqueue, freeSkb, newSkb, peerWaiters, purge, RCV_SHUTDOWN, recvqFull, relayConnect, relayDisconnect, SEND_SHUTDOWN,
   SHUTDOWN_MASK, Skb, skbData, skbLeft, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
   TCP_ESTABLISHED, TCP_LISTEN, wakeOnePeerWaiter, wakePeerWaiters, wakeSock, writable,
 } from './sock';
@@ -38,6 +41,14 @@ export const MSG_WAITALL: i32 = 0x100;
 const WOULD_BLOCK: i32 = -0x10001;
 const OP_RECV: i32 = 0;
 const OP_SEND: i32 = 1;
+/** arg2 of a sleeping sendto: a name follows its bytes (its length and lookup bits above the fd). */
+const NAME_GIVEN: i32 = 0x40;
+const NAME_LEN_SHIFT: i32 = 18;
+const NAME_HOW_SHIFT: i32 = 25;
+/** arg2 of a sleeping recvfrom: its completion names the sender (the name behind the bytes, its length in b). */
+const WANT_FROM: i32 = 0x20;
+/** Room for a sender's name (sun_path) behind a recvfrom's bytes. */
+const FROM_ROOM: usize = 112;
 /** read(2) / write(2) rather than recv / send (arg2): a restart on another kind of file goes there. */
 const VIA_RW: i32 = 0x80;
 /** SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ: the most one stream buffer holds. */
@@ -79,6 +90,16 @@ let progress: u32 = 0;
  * whose queue is full (its peer_wait).
  */
 let sendWaitOn: usize = 0;
+
+/** The name of the socket whose bytes the last receive pass read (recvfrom): fromLen bytes at fromBuf. */
+let fromLen: u32 = 0;
+const fromBuf = memory.data(112, 8);
+
+/** unix_copy_addr(): the receive names the buffer's sender (its name now, as the kernel reads it). */
+// @ts-ignore: decorator
+@inline function noteSender(b: Skb): void {
+  fromLen = addrCopy(changetype<Sock>(b.sender), fromBuf);
+}
 
 /**
  * sock_alloc_send_pskb()'s wait for room: a pending error, SEND_SHUTDOWN
@@ -144,20 +165,38 @@ function streamSend(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonbl
  * sender (ECONNREFUSED, its own queue dropped; later sends ENOTCONN); a
  * seqpacket one is EPIPE.
  */
-function dgramSend(s: Sock, src: usize, len: u32, start: bool, nonblock: bool): i32 {
+function dgramSend(p: Process, s: Sock, src: usize, len: u32, start: bool, nonblock: bool, to: SendTo): i32 {
   if (start) {
     if (s.type == SOCK_SEQPACKET) {
       const e = sockError(s);
       if (e != 0) return -e;
       if (s.state != TCP_ESTABLISHED) return -ENOTCONN;
     }
+    // unix_validate_addr(): a name with no path is EINVAL
+    if (to.named && to.len == 0) return -EINVAL;
     if (<i64>len > <i64>s.sndbuf - 32) return -EMSGSIZE;
   }
   // the buffer is allocated (and room waited for) before the peer is looked up
   const room = waitForRoom(s, nonblock);
   if (room != 0) return room;
-  if (s.peer == 0) return -ENOTCONN;
-  const other = changetype<Sock>(s.peer);
+  let other: Sock;
+  const held = to.held;
+  if (held != 0 && !changetype<Sock>(held).dead) {
+    other = changetype<Sock>(held); // the receiver it waited on (unix_dgram_sendmsg's `goto restart` keeps it)
+  } else if (held != 0 && held != s.peer) {
+    // it died while the send waited, and is not the peer: look again by name; a send has none (ECONNRESET)
+    if (!to.named) return -ECONNRESET;
+    const r = findOther(p, s.type, to.name, to.len, to.how);
+    if (r < 0) return <i32>r;
+    other = changetype<Sock>(<usize>r);
+  } else if (to.named && held == 0) {
+    const r = findOther(p, s.type, to.name, to.len, to.how);
+    if (r < 0) return <i32>r;
+    other = changetype<Sock>(<usize>r);
+  } else {
+    if (s.peer == 0) return -ENOTCONN;
+    other = changetype<Sock>(s.peer);
+  }
   // unix_may_send(): a receiver connected to another socket takes nothing from this one
   if (other.peer != 0 && other.peer != changetype<usize>(s)) return -EPERM;
   if (other.dead) {
@@ -204,11 +243,37 @@ export function dgramDisconnected(s: Sock, other: Sock): void {
   }
 }
 
-function sendPass(s: Sock, src: usize, len: u32, sent: u32, start: bool, nonblock: bool): i32 {
+/**
+ * Where a datagram goes: sendto's name (`named`; `len` bytes at `name`,
+ * looked up with `how`), else the peer; `held`, the receiver a sleeping
+ * send waited on.
+ */
+@unmanaged
+class SendTo {
+  named: bool;
+  name: usize;
+  len: u32;
+  how: i32;
+  held: usize;
+}
+
+const target = changetype<SendTo>(memory.data(offsetof<SendTo>(), 8));
+
+/** The target of a send: no name, nothing held. */
+function toPeer(): SendTo {
+  target.named = false;
+  target.name = 0;
+  target.len = 0;
+  target.how = 0;
+  target.held = 0;
+  return target;
+}
+
+function sendPass(p: Process, s: Sock, src: usize, len: u32, sent: u32, start: bool, nonblock: bool, to: SendTo): i32 {
   sendWaitOn = 0;
   if (s.type == SOCK_STREAM) return streamSend(s, src, len, sent, start, nonblock);
   progress = 0;
-  return dgramSend(s, src, len, start, nonblock);
+  return dgramSend(p, s, src, len, start, nonblock, to);
 }
 
 /**
@@ -222,36 +287,58 @@ function sigpipeFor(s: Sock, via: i64): bool {
 
 /** send(2) / write(2) of data[0, len) at `src`. PENDING when it sleeps (it keeps its unsent bytes). */
 export function sockSend(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32): i32 {
-  return sendCall(p, fd, f, src, len, flags, 0);
+  return sendCall(p, fd, f, src, len, flags, 0, toPeer());
 }
 
-function sendCall(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32, via: i32): i32 {
+/**
+ * sendto(2): send with a name (`nameLen` bytes at `name`, looked up with
+ * `how`; 0 bytes: an empty name). A stream socket refuses it (EISCONN when
+ * connected, else EOPNOTSUPP); a seqpacket one ignores it.
+ */
+export function sockSendTo(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32, name: usize, nameLen: u32, how: i32): i32 {
+  const s = changetype<Sock>(f.obj);
+  if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
+  if (s.type == SOCK_STREAM) return s.state == TCP_ESTABLISHED ? -EISCONN : -EOPNOTSUPP;
+  const to = toPeer();
+  if (s.type == SOCK_DGRAM) {
+    to.named = true;
+    to.name = name;
+    to.len = nameLen;
+    to.how = how & ~NAMED;
+  }
+  return sendCall(p, fd, f, src, len, flags, 0, to);
+}
+
+function sendCall(p: Process, fd: i32, f: File, src: usize, len: u32, flags: i32, via: i32, to: SendTo): i32 {
   const s = changetype<Sock>(f.obj);
   if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
   const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
-  const r = sendPass(s, src, len, 0, true, nonblock);
+  const r = sendPass(p, s, src, len, 0, true, nonblock, to);
   if (r == -EPIPE && sigpipeFor(s, <i64>via)) p.sigpipes++;
   if (r != WOULD_BLOCK) return r;
   const sent = progress;
   const restBytes = <usize>(len - sent);
-  const rest = alloc(REST_HEAD + restBytes);
+  // a sendto keeps its name behind its bytes, for the lookup after it has waited for room
+  const nameBytes: usize = to.named ? <usize>to.len : 0;
+  const rest = alloc(REST_HEAD + restBytes + nameBytes);
   if (rest == 0) return sent != 0 ? <i32>sent : -ENOMEM;
   const on = sendWaitOn;
   const w = park(sockKind, p, on != 0 ? peerWaiters(changetype<Sock>(on)) : sleepers(s), changetype<usize>(s));
   if (w === null) {
-    free(rest, REST_HEAD + restBytes);
+    free(rest, REST_HEAD + restBytes + nameBytes);
     return sent != 0 ? <i32>sent : -ENOMEM;
   }
   store<u32>(rest, <u32>restBytes);
   store<u32>(rest, sent, 4);
   store<u32>(rest, len, 8);
   memory.copy(rest + REST_HEAD, src + sent, restBytes);
+  if (to.named) memory.copy(rest + REST_HEAD + restBytes, to.name, nameBytes);
   fget(f);
   w.block = changetype<usize>(f);
   if (on != 0) changetype<Sock>(on).refs++; // the list it sleeps on must outlive the wait
   w.arg0 = <i64>sent | (<i64>on << 32);
   w.arg1 = <i64>rest;
-  w.arg2 = OP_SEND | via | (fd << 8);
+  w.arg2 = OP_SEND | via | (fd << 8) | (to.named ? NAME_GIVEN | (<i32>nameBytes << NAME_LEN_SHIFT) | (to.how << NAME_HOW_SHIFT) : 0);
   w.arg3 = flags;
   store<i32>(cellAddr(C_TOKEN), w.token);
   return PENDING;
@@ -295,6 +382,7 @@ function streamRecv(s: Sock, dst: usize, count: u32, flags: i32, copied: u32, no
     }
     const left = skbLeft(b);
     const chunk = left < size ? left : size;
+    noteSender(b);
     copyBytes(dst + copied, skbData(b) + b.consumed, <usize>chunk);
     copied += chunk;
     size -= chunk;
@@ -332,6 +420,7 @@ function dgramRecv(s: Sock, dst: usize, count: u32, flags: i32, nonblock: bool):
   }
   const b = changetype<Skb>(s.qHead);
   const size = count < b.len ? count : b.len;
+  noteSender(b);
   copyBytes(dst, skbData(b), <usize>size);
   copiedOut = size;
   const len = b.len;
@@ -360,14 +449,28 @@ export function sockRecv(p: Process, fd: i32, f: File, count: u32, flags: i32, p
   return recvCall(p, fd, f, count, flags, plan, 0);
 }
 
+/**
+ * recvfrom(2): sockRecv, and the name of the socket that sent what was read
+ * behind the bytes in the staging buffer, its length in C_AUX2 (0: none).
+ */
+export function sockRecvFrom(p: Process, fd: i32, f: File, count: u32, flags: i32): i32 {
+  return recvCall(p, fd, f, count, flags, false, WANT_FROM);
+}
+
 function recvCall(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bool, via: i32): i32 {
   const s = changetype<Sock>(f.obj);
   if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
   const nonblock = (flags & MSG_DONTWAIT) != 0 || (f.flags & O_NONBLOCK) != 0;
   const n = receivable(s, count, flags, 0);
-  if (!reserveStage(<usize>n)) return -ENOMEM;
+  const from = (via & WANT_FROM) != 0;
+  if (!reserveStage(<usize>n + (from ? FROM_ROOM : 0))) return -ENOMEM;
+  fromLen = 0;
   const r = s.type == SOCK_STREAM ? streamRecv(s, stage(), count, flags, 0, nonblock) : dgramRecv(s, stage(), count, flags, nonblock);
   store<i32>(cellAddr(C_AUX), <i32>copiedOut);
+  if (from && r != WOULD_BLOCK) {
+    memory.copy(stage() + <usize>copiedOut, fromBuf, <usize>fromLen);
+    store<i32>(cellAddr(C_AUX2), <i32>fromLen);
+  }
   if (plan) {
     segReset();
     if (r > 0) segAdd(stage(), copiedOut);
@@ -378,7 +481,7 @@ function recvCall(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bo
   const copied = copiedOut;
   let block: usize = 0;
   if (copied != 0) {
-    const size = RETIRED_HEAD + <usize>count;
+    const size = RETIRED_HEAD + <usize>count + (from ? FROM_ROOM : 0);
     block = alloc(size);
     if (block == 0) return <i32>copied;
     store<u32>(block, <u32>size);
@@ -386,7 +489,7 @@ function recvCall(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bo
   }
   const w = park(sockKind, p, sleepers(s), changetype<usize>(s));
   if (w === null) {
-    if (block != 0) free(block, RETIRED_HEAD + <usize>count);
+    if (block != 0) free(block, <usize>load<u32>(block));
     return copied != 0 ? <i32>copied : -ENOMEM;
   }
   fget(f);
@@ -405,7 +508,8 @@ function recvCall(p: Process, fd: i32, f: File, count: u32, flags: i32, plan: bo
 function recvBlock(w: Waiter, s: Sock, count: u32, copied: u32): usize {
   if (w.arg1 != 0) return <usize>w.arg1;
   const waitall = s.type == SOCK_STREAM && (w.arg3 & MSG_WAITALL) != 0;
-  const size = RETIRED_HEAD + <usize>(waitall ? count : receivable(s, count, w.arg3, copied));
+  const room = (w.arg2 & WANT_FROM) != 0 ? FROM_ROOM : 0;
+  const size = RETIRED_HEAD + <usize>(waitall ? count : receivable(s, count, w.arg3, copied)) + room;
   const block = alloc(size);
   if (block == 0) return 0;
   store<u32>(block, <u32>size); // its size, until retire() takes the word over
@@ -415,7 +519,7 @@ function recvBlock(w: Waiter, s: Sock, count: u32, copied: u32): usize {
 
 // @ts-ignore: decorator
 @inline function opOf(w: Waiter): i32 {
-  return w.arg2 & 0x7f;
+  return w.arg2 & 0x1f;
 }
 
 /** A sleeping send's receiver (whose peer_wait it slept on) is let go: the reference taken when it went there. */
@@ -426,12 +530,29 @@ function leaveReceiver(w: Waiter): void {
   sockPut(changetype<Sock>(on));
 }
 
+// @ts-ignore: decorator
+@inline function nameLenOf(w: Waiter): u32 {
+  return (w.arg2 & NAME_GIVEN) != 0 ? <u32>(w.arg2 >>> NAME_LEN_SHIFT) & 0x7f : 0;
+}
+
 /** The send's next pass over its own copy of its bytes: true when it completed, false when it sleeps again (at the tail). */
 function sendStep(w: Waiter, s: Sock, start: bool, nonblock: bool): bool {
-  leaveReceiver(w);
   const rest = <usize>w.arg1;
   const base = rest + REST_HEAD - <usize>load<u32>(rest, 4);
-  const r = sendPass(s, base, load<u32>(rest, 8), <u32>w.arg0, start, nonblock);
+  const to = toPeer();
+  if ((w.arg2 & NAME_GIVEN) != 0) {
+    to.named = true;
+    to.name = rest + REST_HEAD + <usize>load<u32>(rest);
+    to.len = nameLenOf(w);
+    to.how = (w.arg2 >>> NAME_HOW_SHIFT) & 0x1f;
+  }
+  // the receiver it waited on stays referenced through the pass (a restart looks everything up again)
+  const held: usize = start ? 0 : <usize>(<u64>w.arg0 >> 32);
+  if (held != 0) changetype<Sock>(held).refs++;
+  leaveReceiver(w);
+  to.held = held;
+  const r = sendPass(changetype<Process>(w.proc), s, base, load<u32>(rest, 8), <u32>w.arg0, start, nonblock, to);
+  if (held != 0) sockPut(changetype<Sock>(held));
   if (r == -EPIPE && sigpipeFor(s, w.arg2 & VIA_RW)) changetype<Process>(w.proc).sigpipes++;
   if (r == WOULD_BLOCK) {
     const on = sendWaitOn;
@@ -458,6 +579,7 @@ function recvStep(w: Waiter, s: Sock, nonblock: bool): bool {
     return true;
   }
   const dst = block + RETIRED_HEAD;
+  fromLen = 0;
   const r = s.type == SOCK_STREAM ? streamRecv(s, dst, count, w.arg3, copied, nonblock) : dgramRecv(s, dst, count, w.arg3, nonblock);
   if (r == WOULD_BLOCK) {
     w.arg0 = (<i64>count << 32) | <i64>copiedOut;
@@ -478,7 +600,11 @@ function retrySock(w: Waiter): void {
   else recvStep(w, s, false);
 }
 
-/** Completes a receive with its answer and the block of its bytes (retired: freed at the next call). */
+/**
+ * Completes a receive with its answer and the block of its bytes (retired:
+ * freed at the next call); a recvfrom's sender name follows the bytes, its
+ * length in b.
+ */
 function finishRecv(w: Waiter, r: i32, copied: u32): void {
   const block = <usize>w.arg1;
   w.arg1 = 0;
@@ -486,7 +612,19 @@ function finishRecv(w: Waiter, r: i32, copied: u32): void {
     complete(w, r, 0, 0, 0);
     return;
   }
-  complete(w, r, <i32>copied, 0, block + RETIRED_HEAD);
+  let named: u32 = 0;
+  if ((w.arg2 & WANT_FROM) != 0 && copied != 0) {
+    // a stream's bytes all come from its peer (a partial MSG_WAITALL may end without a pass); a datagram's sender is the pass's
+    const s = changetype<Sock>(w.obj);
+    const at = block + RETIRED_HEAD + <usize>copied;
+    if (s.type == SOCK_STREAM) {
+      named = s.peer != 0 ? addrCopy(changetype<Sock>(s.peer), at) : 0;
+    } else {
+      named = fromLen;
+      memory.copy(at, fromBuf, <usize>named);
+    }
+  }
+  complete(w, r, <i32>copied, <i32>named, block + RETIRED_HEAD);
   retire(block, <usize>load<u32>(block));
 }
 
@@ -494,7 +632,7 @@ function releaseSock(w: Waiter): void {
   if (opOf(w) == OP_SEND) {
     leaveReceiver(w);
     const rest = <usize>w.arg1;
-    free(rest, REST_HEAD + <usize>load<u32>(rest));
+    free(rest, REST_HEAD + <usize>load<u32>(rest) + <usize>nameLenOf(w));
   } else if (w.arg1 != 0) {
     const block = <usize>w.arg1;
     free(block, <usize>load<u32>(block));
@@ -524,7 +662,7 @@ function interruptSock(w: Waiter, restart: bool): i32 {
   }
   listRemove(w);
   if (op == OP_SEND) leaveReceiver(w);
-  const fd = w.arg2 >> 8;
+  const fd = (w.arg2 >> 8) & 0x3ff; // below RLIMIT_NOFILE; a sendto's name bits lie above
   const viaRw = (w.arg2 & VIA_RW) != 0;
   const now = fdFile(changetype<Process>(w.proc), fd);
   if (now === null || (viaRw && (now.fmode & (op == OP_SEND ? 2 : 1)) == 0)) {
@@ -633,5 +771,5 @@ export function sockRead(p: Process, fd: i32, f: File, count: u32, nonblock: boo
 
 /** write(2) on a socket: send without flags (never planned: the host stages the bytes). */
 export function sockWrite(p: Process, fd: i32, f: File, src: usize, len: u32, nonblock: bool): i32 {
-  return sendCall(p, fd, f, src, len, nonblock ? MSG_DONTWAIT : 0, VIA_RW);
+  return sendCall(p, fd, f, src, len, nonblock ? MSG_DONTWAIT : 0, VIA_RW, toPeer());
 }

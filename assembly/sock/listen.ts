@@ -38,12 +38,9 @@ import {
   addrCopy, addrGet, addrLen, addrNew, addrPut, newSock, peerWaiters, relayDisconnect, RCV_SHUTDOWN, sleepers, Sock, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, sockPut, TCP_CLOSE,
   TCP_ESTABLISHED, TCP_LISTEN, wakePeerWaiters, wakeSock,
 } from './sock';
-import { abstractBind, abstractFind, autobind } from './abstract';
+import { ABSTRACT, abstractBind, AUTOBIND, autobind, findOther } from './abstract';
 import { dgramDisconnected } from './io';
 
-/** `how` bits beside the path ones (pipe/fifo.ts): the name is abstract; bind with no name (autobind). */
-const ABSTRACT: i32 = 8;
-const AUTOBIND: i32 = 16;
 const AF_UNIX: i32 = 1;
 const NPROTO: i32 = 46;
 const SOCK_RAW: i32 = 3;
@@ -185,10 +182,9 @@ let sleptOn: Sock | null = null;
  * Connected: the embryo is queued on the listener, which is woken.
  */
 function connectPass(p: Process, s: Sock, path: usize, len: u32, how: i32, nonblock: bool): i32 {
-  const r = (how & ABSTRACT) != 0 ? abstractFind(s.type, path, len) : sockFind(p, path, len, how);
+  const r = findOther(p, s.type, path, len, how);
   if (r < 0) return <i32>r;
   const other = changetype<Sock>(<usize>r);
-  if (other.type != s.type) return -EPROTOTYPE;
   if (other.state != TCP_LISTEN || (other.shutdown & RCV_SHUTDOWN) != 0) return -ECONNREFUSED;
   if (other.aLen > other.backlog) {
     if (nonblock) return -EAGAIN;
@@ -224,10 +220,9 @@ function connectPass(p: Process, s: Sock, path: usize, len: u32, how: i32, nonbl
  * (unix_dgram_disconnected). Never sleeps.
  */
 function dgramConnect(p: Process, s: Sock, path: usize, len: u32, how: i32): i32 {
-  const r = (how & ABSTRACT) != 0 ? abstractFind(s.type, path, len) : sockFind(p, path, len, how);
+  const r = findOther(p, s.type, path, len, how);
   if (r < 0) return <i32>r;
   const other = changetype<Sock>(<usize>r);
-  if (other.type != s.type) return -EPROTOTYPE;
   if (other.peer != 0 && other.peer != changetype<usize>(s)) return -EPERM;
   s.state = TCP_ESTABLISHED;
   other.state = TCP_ESTABLISHED;

@@ -6,7 +6,7 @@
 
 import type { WasmMemory } from './wasm.js';
 
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** What a call answers when it went to sleep (its token is in the TOKEN cell). */
 export const PENDING = -0x10000;
@@ -122,6 +122,8 @@ export interface KernelExports {
   socketpair(pid: number, domain: number, type: number, protocol: number): number;
   sock_send(pid: number, fd: number, len: number, flags: number): number;
   sock_recv(pid: number, fd: number, count: number, flags: number): number;
+  sock_sendto(pid: number, fd: number, len: number, flags: number, nameLen: number, how: number): number;
+  sock_recvfrom(pid: number, fd: number, count: number, flags: number): number;
   sock_shutdown(pid: number, fd: number, how: number): number;
   sock_setopt(pid: number, fd: number, level: number, optname: number, value: number): number;
   sock_getopt(pid: number, fd: number, level: number, optname: number): number;

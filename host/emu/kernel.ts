@@ -22,13 +22,16 @@
  * SA_RESTART and still asleep), so no call is both completed and cancelled.
  */
 
-import type { CallOptions, Datagram, Message, MsgInfo, MsqidDs, MType, Received, SemidDs, SemInfo, Stat } from '../api.js';
+import type { CallOptions, Datagram, DatagramFrom, Message, MsgInfo, MsqidDs, MType, Received, SemidDs, SemInfo, Stat } from '../api.js';
 import { SETALL } from '../constants.js';
 import { ERRNO, IpcError } from '../errors.js';
 import { CELL, CELL64, COMP_STRIDE, INTR, NEED_COPY, NEED_STAGE, STAT_TYPE, type KernelExports } from './abi.js';
 import type { KernelClock } from './clock.js';
 import { joinLong, readMsginfo, readMsqid, readSemid, readSeminfo } from './marshal.js';
 import type { DirectoryProbe } from './paths.js';
+
+/** Socket names cross as UTF-8, as sun_path holds a path's bytes. */
+const NAMES = new TextDecoder();
 
 /**
  * TypedArray.prototype.set, called through a constant: once a method like
@@ -50,7 +53,7 @@ const MAX_TIMER = 0x7fff_ffff;
  * and 0 when its timeout passes (poll), a Datagram: `a` bytes and the result
  * as its length (recv).
  */
-export const Settles = { Nothing: 0, Message: 1, Bytes: 2, Number: 3, Poll: 4, Datagram: 5, PollSet: 6 } as const;
+export const Settles = { Nothing: 0, Message: 1, Bytes: 2, Number: 3, Poll: 4, Datagram: 5, PollSet: 6, DatagramFrom: 7 } as const;
 export type Settles = (typeof Settles)[keyof typeof Settles];
 
 /** Whether an abort's reason asks for SA_RESTART (FORMAT.md "interrupt"; the contract's `{ restart: true }`). */
@@ -296,6 +299,14 @@ export class KernelCore {
         case Settles.Datagram: {
           const ptr = this.u32[e + 4]!;
           const datagram: Datagram = { data: this.u8.slice(ptr, ptr + i32[e + 2]!), length: result };
+          s.resolve(datagram as never);
+          break;
+        }
+        case Settles.DatagramFrom: {
+          const ptr = this.u32[e + 4]!;
+          const copied = i32[e + 2]!;
+          const from = NAMES.decode(this.u8.subarray(ptr + copied, ptr + copied + i32[e + 3]!));
+          const datagram: DatagramFrom = { data: this.u8.slice(ptr, ptr + copied), length: result, from };
           s.resolve(datagram as never);
           break;
         }
@@ -1031,11 +1042,19 @@ export class KernelCore {
     return this.withStaged(data, (len) => this.x.sock_send(pid, fd, len, flags));
   }
 
-  /** recv into the staging buffer: the call's answer (the bytes: received()), -errno or PENDING. */
-  recvFrom(pid: number, fd: number, count: number, flags: number): number {
+  /** sendto(2): the bytes and then the name through the staging buffer; bytes, -errno or PENDING. */
+  sendToName(pid: number, fd: number, data: Uint8Array, flags: number, name: Uint8Array, how: number): number {
+    const both = new Uint8Array(data.length + name.length);
+    both.set(data);
+    both.set(name, data.length);
+    return this.withStaged(both, () => this.x.sock_sendto(pid, fd, data.length, flags, name.length, how));
+  }
+
+  /** recv into the staging buffer: the call's answer (the bytes: received()), -errno or PENDING; `from`: recvfrom. */
+  recvFrom(pid: number, fd: number, count: number, flags: number, from = false): number {
     this.guard();
     try {
-      const r = this.x.sock_recv(pid, fd, count, flags);
+      const r = from ? this.x.sock_recvfrom(pid, fd, count, flags) : this.x.sock_recv(pid, fd, count, flags);
       this.after();
       if (r >= 0 && this.u32[this.cStage] !== this.stagePtr) this.readStage();
       return r;
@@ -1047,6 +1066,13 @@ export class KernelCore {
   /** What the last recv() answered `r` with: a fresh copy of the bytes copied. */
   received(r: number): Datagram {
     return { data: this.stagedCopy(this.i32[this.cAux]!), length: r };
+  }
+
+  /** What the last recvfrom answered `r` with: the bytes, and the sender's name behind them. */
+  receivedFrom(r: number): DatagramFrom {
+    const copied = this.i32[this.cAux]!;
+    const at = this.stagePtr + copied;
+    return { data: this.stagedCopy(copied), length: r, from: NAMES.decode(this.u8.subarray(at, at + this.i32[this.cAux2]!)) };
   }
 
   shutdown(pid: number, fd: number, how: number): number {

@@ -83,6 +83,8 @@ const SUN_PATH_MAX = 108;
 /** The `how` bits of a socket name that is no path (the core's sock/listen.ts). */
 export const ABSTRACT_NAME = 8;
 export const AUTOBIND = 16;
+/** sendto: a name was given (with no bytes: an empty one). */
+export const NAME_GIVEN = 32;
 
 /** A socket name for bind/connect: a path (canonical, and as given), an abstract name's bytes, or none (autobind). */
 export type SocketName =
@@ -97,14 +99,14 @@ export type SocketName =
  * bind's autobind and connect's EINVAL; a path is resolved as any path, and
  * a NUL within it is a TypeError.
  */
-export function socketName(path: unknown, syscall: 'bind' | 'connect'): SocketName {
+export function socketName(path: unknown, syscall: 'bind' | 'connect' | 'sendto'): SocketName {
   if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
   if (path.length === 0) {
     if (syscall === 'connect') throw new IpcError(ERRNO.EINVAL, syscall);
-    return { kind: 'none' };
+    return { kind: 'none' }; // bind autobinds; sendto's core answers by socket type
   }
   const given = encoder.encode(path);
   if (given.length > SUN_PATH_MAX) throw new IpcError(ERRNO.EINVAL, syscall);
   if (path.charCodeAt(0) === 0) return { kind: 'abstract', bytes: given };
-  return { kind: 'path', path: canonicalPath(path, syscall), given };
+  return { kind: 'path', path: canonicalPath(path, syscall === 'sendto' ? 'connect' : syscall), given };
 }

@@ -11,7 +11,7 @@
  */
 
 import type {
-  CallOptions, Datagram, Message, MsgInfo, MsqidDs, MsqidSet, MType, PollFd, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
+  CallOptions, Datagram, DatagramFrom, Message, MsgInfo, MsqidDs, MsqidSet, MType, PollFd, Received, SemBuf, SemidDs, SemidSet, SemInfo, SimProcess,
   Stat, Timespec, WithResult,
 } from '../api.js';
 import {
@@ -23,7 +23,7 @@ import { bytes, callOptions, flags, int, pollFds, size, unsigned32 } from '../va
 import { PENDING, SET_GID, SET_MODE, SET_QBYTES, SET_UID, VALUES_MISMATCH } from './abi.js';
 import { Settles, type KernelCore } from './kernel.js';
 import { clampSize, long, splitLong } from './marshal.js';
-import { ABSTRACT_NAME, AUTOBIND, canonicalPath, pathHow, socketName } from './paths.js';
+import { ABSTRACT_NAME, AUTOBIND, canonicalPath, NAME_GIVEN, pathHow, socketName } from './paths.js';
 import { packed, packSops, readSemTimeout, semWait, setallValues } from './sem-args.js';
 
 /** Socket names cross as UTF-8, as sun_path holds a path's bytes. */
@@ -547,6 +547,49 @@ export class EmuProcess implements SimProcess {
       if (r >= 0) return Promise.resolve(r);
       if (r === PENDING) return this.core.sleep<number>(this.pid, 'send', Settles.Number, o);
       return Promise.reject(new IpcError(-r, 'send'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  sendto(fd: number, data: Uint8Array, path: string, sendFlags?: number, opts?: CallOptions): Promise<number> {
+    try {
+      const f = int('fd', fd);
+      const d = bytes('data', data);
+      const fl = flags('flags', sendFlags);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const name = socketName(path, 'sendto');
+      let bytesOf: Uint8Array = NO_BYTES;
+      let how = NAME_GIVEN;
+      if (name.kind === 'path') {
+        bytesOf = name.path.bytes;
+        how |= pathHow(name.path, this.core.directories);
+      } else if (name.kind === 'abstract') {
+        bytesOf = name.bytes;
+        how |= ABSTRACT_NAME;
+      }
+      let r = this.core.sendToName(this.pid, f, d.length > MAX_RW_COUNT ? d.subarray(0, MAX_RW_COUNT) : d, fl, bytesOf, how);
+      // a directory of the host's is no socket file (unix_find_bsd: ECONNREFUSED)
+      if (r === -ERRNO.ENOENT && name.kind === 'path' && this.core.directories(name.path.text).kind === 'dir') r = -ERRNO.ECONNREFUSED;
+      if (r >= 0) return Promise.resolve(r);
+      if (r === PENDING) return this.core.sleep<number>(this.pid, 'sendto', Settles.Number, o);
+      return Promise.reject(new IpcError(-r, 'sendto'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  recvfrom(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<DatagramFrom> {
+    try {
+      const f = int('fd', fd);
+      const n = size('count', count);
+      const c = n < 0 ? MAX_RW_COUNT : rwCount(n);
+      const fl = flags('flags', recvFlags);
+      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
+      const r = this.core.recvFrom(this.pid, f, c, fl, true);
+      if (r >= 0) return Promise.resolve(this.core.receivedFrom(r));
+      if (r === PENDING) return this.core.sleep<DatagramFrom>(this.pid, 'recvfrom', Settles.DatagramFrom, o);
+      return Promise.reject(new IpcError(-r, 'recvfrom'));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -13,7 +13,7 @@
  * main thread"). Everything else is openNative().self()'s.
  */
 
-import type { CallOptions, Datagram, Message, MType, PollFd, SemBuf, Timespec } from '../api.js';
+import type { CallOptions, Datagram, DatagramFrom, Message, MType, PollFd, SemBuf, Timespec } from '../api.js';
 import { loadAddon } from './load.js';
 import { nativeCalls } from './index.js';
 import { NativeProcess } from './process.js';
@@ -80,7 +80,18 @@ class ThreadProcess extends NativeProcess {
   }
 
   override recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram> {
-    return settled(() => this.sock.recvHere(fd, count, flags, opts));
+    return settled(() => {
+      const { data, length } = this.sock.recvHere(fd, count, flags, opts);
+      return { data, length };
+    });
+  }
+
+  override sendto(fd: number, data: Uint8Array, path: string, flags?: number, opts?: CallOptions): Promise<number> {
+    return settled(() => this.sock.sendHere(fd, data, flags, opts, path));
+  }
+
+  override recvfrom(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<DatagramFrom> {
+    return settled(() => this.sock.recvHere(fd, count, flags, opts, true));
   }
 
   override connect(fd: number, path: string, opts?: CallOptions): Promise<void> {

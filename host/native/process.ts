@@ -4,7 +4,7 @@
  */
 
 import type {
-  CallOptions, Datagram, Message, MsqidSet, MType, PollFd, Process, Received, SemBuf, SemidSet, Stat, Timespec,
+  CallOptions, Datagram, DatagramFrom, Message, MsqidSet, MType, PollFd, Process, Received, SemBuf, SemidSet, Stat, Timespec,
 } from '../api.js';
 import type { FdCalls } from './fd.js';
 import type { MsgCalls } from './msg.js';
@@ -167,6 +167,14 @@ export class NativeProcess implements Process {
 
   recv(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<Datagram> {
     return this.sock.recv(fd, count, flags, opts);
+  }
+
+  sendto(fd: number, data: Uint8Array, path: string, flags?: number, opts?: CallOptions): Promise<number> {
+    return this.sock.sendto(fd, data, path, flags, opts);
+  }
+
+  recvfrom(fd: number, count: number, flags?: number, opts?: CallOptions): Promise<DatagramFrom> {
+    return this.sock.recvfrom(fd, count, flags, opts);
   }
 
   shutdown(fd: number, how: number): void {

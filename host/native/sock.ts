@@ -13,7 +13,7 @@
  * the probe (it could return a part the blocking call would wait past).
  */
 
-import type { CallOptions, Datagram } from '../api.js';
+import type { CallOptions, Datagram, DatagramFrom } from '../api.js';
 import { F_GETFL, MSG_DONTWAIT, MSG_WAITALL, O_NONBLOCK } from '../constants.js';
 import { ERRNO, IpcError, check } from '../errors.js';
 import { bytes, flags, int, size } from '../validate.js';
@@ -25,14 +25,15 @@ import { type BlockingCalls, blockingOptions, hereOptions, isRestart, wouldSleep
 export interface RawSock {
   socketpair(domain: number, type: number, protocol: number): [number, number] | number;
   /** Never sleeps (MSG_DONTWAIT | MSG_NOSIGNAL added). */
-  send(fd: number, data: Uint8Array, flags: number): number;
-  sendStart(fd: number, data: Uint8Array, flags: number): number;
-  sendHere(fd: number, data: Uint8Array, flags: number): number;
-  /** Never sleeps (MSG_DONTWAIT added): [recv's return value, the bytes copied]. */
-  recv(fd: number, count: number, flags: number): [number, Uint8Array] | number;
-  /** Settles with recv's return value and `data`, the bytes copied. */
-  recvStart(fd: number, count: number, flags: number): number;
-  recvHere(fd: number, count: number, flags: number): [number, Uint8Array] | number;
+  /** `name`: sendto's (a path, an abstract name, or '' which the kernel refuses); undefined: send. */
+  send(fd: number, data: Uint8Array, flags: number, name?: string): number;
+  sendStart(fd: number, data: Uint8Array, flags: number, name?: string): number;
+  sendHere(fd: number, data: Uint8Array, flags: number, name?: string): number;
+  /** Never sleeps (MSG_DONTWAIT added): [recv's return value, the bytes copied, with `from` the sender's name]. */
+  recv(fd: number, count: number, flags: number, from?: boolean): Received | number;
+  /** Settles with recv's return value and `data`: the bytes copied (with `from`: then the name, then its length as a byte). */
+  recvStart(fd: number, count: number, flags: number, from?: boolean): number;
+  recvHere(fd: number, count: number, flags: number, from?: boolean): Received | number;
   shutdown(fd: number, how: number): number;
   setsockopt(fd: number, optname: number, value: number): number;
   /** out[0] = the option's value. */
@@ -52,9 +53,32 @@ function promise<T>(body: () => T | Promise<T>): Promise<T> {
   }
 }
 
-function datagram(got: [number, Uint8Array] | number): Datagram {
-  if (typeof got === 'number') throw new IpcError(-got, 'recv');
-  return { data: got[1], length: got[0] };
+/** What the raw recv answers: its return value, the bytes copied and, for recvfrom, the sender's name. */
+type Received = [number, Uint8Array] | [number, Uint8Array, string];
+
+function datagram(got: Received | number, syscall: string): DatagramFrom {
+  if (typeof got === 'number') throw new IpcError(-got, syscall);
+  return { data: got[1], length: got[0], from: got[2] ?? '' };
+}
+
+/** A recvfrom settled by a worker: the bytes copied, then the sender's name, then its length (a byte). */
+function settledFrom(result: number, data: Uint8Array): DatagramFrom {
+  const nameLength = data[data.length - 1]!;
+  const copied = data.length - 1 - nameLength;
+  return { data: data.slice(0, copied), length: result, from: DECODER.decode(data.subarray(copied, copied + nameLength)) };
+}
+
+const DECODER = new TextDecoder();
+
+/** The Datagram of a recv, without the `from` a recvfrom adds. */
+function plain(got: DatagramFrom): Datagram {
+  return { data: got.data, length: got.length };
+}
+
+/** sendto's name: a string (the kernel answers what it holds; '' is its EINVAL). */
+function nameArg(path: unknown): string {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${path === null ? 'null' : typeof path}`);
+  return path;
 }
 
 export class SockCalls {
@@ -92,22 +116,30 @@ export class SockCalls {
   }
 
   send(fd: number, data: Uint8Array, sendFlags?: number, opts?: CallOptions): Promise<number> {
+    return this.sendTo(fd, data, undefined, sendFlags, opts, 'send');
+  }
+
+  sendto(fd: number, data: Uint8Array, path: string, sendFlags?: number, opts?: CallOptions): Promise<number> {
+    return promise(() => this.sendTo(fd, data, nameArg(path), sendFlags, opts, 'sendto'));
+  }
+
+  private sendTo(fd: number, data: Uint8Array, name: string | undefined, sendFlags: number | undefined, opts: CallOptions | undefined, syscall: string): Promise<number> {
     return promise(() => {
       const id = int('fd', fd);
       const text = bytes('data', data);
       const flag = flags('flags', sendFlags);
       const options = blockingOptions(opts);
-      const rc = this.raw.send(id, text, flag);
-      if (rc === text.length || (flag & MSG_DONTWAIT) !== 0) return check(rc, 'send');
-      if (rc < 0 && rc !== -ERRNO.EAGAIN) throw new IpcError(-rc, 'send');
-      if (this.nonblocking(id, 'send')) return check(rc, 'send');
+      const rc = this.raw.send(id, text, flag, name);
+      if (rc === text.length || (flag & MSG_DONTWAIT) !== 0) return check(rc, syscall);
+      if (rc < 0 && rc !== -ERRNO.EAGAIN) throw new IpcError(-rc, syscall);
+      if (this.nonblocking(id, syscall)) return check(rc, syscall);
       const from = rc > 0 ? rc : 0;
       if (from === 0) {
-        const early = wouldSleepError(options, 'send', true);
+        const early = wouldSleepError(options, syscall, true);
         if (early !== undefined) throw early;
       }
       const rest = from === 0 ? text : text.subarray(from);
-      const sent = this.calls.run('send', () => this.raw.sendStart(id, rest, flag), options, true).then((o) => from + o.result);
+      const sent = this.calls.run(syscall, () => this.raw.sendStart(id, rest, flag, name), options, true).then((o) => from + o.result);
       return from === 0 ? sent : sent.catch((error: unknown) => {
         if (error instanceof IpcError) return from;
         throw error;
@@ -115,51 +147,63 @@ export class SockCalls {
     });
   }
 
-  sendHere(fd: number, data: Uint8Array, sendFlags?: number, opts?: CallOptions): number {
+  sendHere(fd: number, data: Uint8Array, sendFlags?: number, opts?: CallOptions, path?: string): number {
+    const syscall = path === undefined ? 'send' : 'sendto';
+    const name = path === undefined ? undefined : nameArg(path);
     const id = int('fd', fd);
     const text = bytes('data', data);
     const flag = flags('flags', sendFlags);
     const options = hereOptions(opts);
     if (options.signal?.aborted && !isRestart(options.signal.reason)) {
-      const rc = this.raw.send(id, text, flag);
-      if (rc === -ERRNO.EAGAIN && (flag & MSG_DONTWAIT) === 0 && !this.nonblocking(id, 'send')) {
-        throw new IpcError(ERRNO.EINTR, 'send', { cause: options.signal.reason });
+      const rc = this.raw.send(id, text, flag, name);
+      if (rc === -ERRNO.EAGAIN && (flag & MSG_DONTWAIT) === 0 && !this.nonblocking(id, syscall)) {
+        throw new IpcError(ERRNO.EINTR, syscall, { cause: options.signal.reason });
       }
-      return check(rc, 'send');
+      return check(rc, syscall);
     }
-    return check(this.raw.sendHere(id, text, flag), 'send');
+    return check(this.raw.sendHere(id, text, flag, name), syscall);
   }
 
   recv(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<Datagram> {
+    return this.recvFrom(fd, count, recvFlags, opts, false).then(plain);
+  }
+
+  recvfrom(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<DatagramFrom> {
+    return this.recvFrom(fd, count, recvFlags, opts, true);
+  }
+
+  private recvFrom(fd: number, count: number, recvFlags: number | undefined, opts: CallOptions | undefined, from: boolean): Promise<DatagramFrom> {
+    const syscall = from ? 'recvfrom' : 'recv';
     return promise(() => {
       const id = int('fd', fd);
       const max = size('count', count);
       const flag = flags('flags', recvFlags);
       const options = blockingOptions(opts);
       if ((flag & MSG_WAITALL) === 0 || (flag & MSG_DONTWAIT) !== 0) {
-        const got = this.raw.recv(id, max, flag);
-        if (typeof got !== 'number' || got !== -ERRNO.EAGAIN || (flag & MSG_DONTWAIT) !== 0) return datagram(got);
-        if (this.nonblocking(id, 'recv')) return datagram(got);
-        const early = wouldSleepError(options, 'recv', true);
+        const got = this.raw.recv(id, max, flag, from);
+        if (typeof got !== 'number' || got !== -ERRNO.EAGAIN || (flag & MSG_DONTWAIT) !== 0) return datagram(got, syscall);
+        if (this.nonblocking(id, syscall)) return datagram(got, syscall);
+        const early = wouldSleepError(options, syscall, true);
         if (early !== undefined) throw early;
       }
-      return this.calls.run('recv', () => this.raw.recvStart(id, max, flag), options, true)
-        .then((o) => ({ data: o.data!, length: o.result }));
+      return this.calls.run(syscall, () => this.raw.recvStart(id, max, flag, from), options, true)
+        .then((o) => (from ? settledFrom(o.result, o.data!) : { data: o.data!, length: o.result, from: '' }));
     });
   }
 
-  recvHere(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Datagram {
+  recvHere(fd: number, count: number, recvFlags?: number, opts?: CallOptions, from = false): DatagramFrom {
+    const syscall = from ? 'recvfrom' : 'recv';
     const id = int('fd', fd);
     const max = size('count', count);
     const flag = flags('flags', recvFlags);
     const options = hereOptions(opts);
     if (options.signal?.aborted && !isRestart(options.signal.reason)) {
-      const got = this.raw.recv(id, max, flag);
-      if (got === -ERRNO.EAGAIN && (flag & MSG_DONTWAIT) === 0 && !this.nonblocking(id, 'recv')) {
-        throw new IpcError(ERRNO.EINTR, 'recv', { cause: options.signal.reason });
+      const got = this.raw.recv(id, max, flag, from);
+      if (got === -ERRNO.EAGAIN && (flag & MSG_DONTWAIT) === 0 && !this.nonblocking(id, syscall)) {
+        throw new IpcError(ERRNO.EINTR, syscall, { cause: options.signal.reason });
       }
-      return datagram(got);
+      return datagram(got, syscall);
     }
-    return datagram(this.raw.recvHere(id, max, flag));
+    return datagram(this.raw.recvHere(id, max, flag, from), syscall);
   }
 }

@@ -20,6 +20,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ipcemu-sock-test.'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const POLLWRBAND = 0x200;
+const SOL_SOCKET_OPT = 7; // SO_SNDBUF
+const MSG_DONTWAIT_FLAG = 0x40;
 const POLLRDHUP = 0x2000;
 const ALL = 0xffff;
 
@@ -163,6 +165,56 @@ describe.each(BUILDS)('named AF_UNIX sockets (%s build)', (build) => {
     await expectRejects(root.send(x, text('x')), 'ENOTCONN');
     root.unlink('/r');
     root.close(x);
+    clean(k, before);
+  });
+
+  it('sendto and recvfrom asleep: a sendto waiting for room in its own buffer looks its name up once it has room, one waiting on a full receiver keeps that receiver; each ends every way and nothing is left behind', async () => {
+    const { k, root } = await kernel(build);
+    const before = await baseline(k, root);
+    const r = root.socket(AF_UNIX, SOCK_DGRAM);
+    root.bind(r, '/r');
+    const u = root.socket(AF_UNIX, SOCK_DGRAM);
+    for (let i = 0; i < 11; i++) await root.sendto(u, text(`m${i}`), '/r');
+    // waits on the receiver: interrupted, restarted, then let in by a receive
+    const a = new AbortController();
+    const interrupted = root.sendto(u, text('intr'), '/r', 0, { signal: a.signal });
+    a.abort();
+    await expectRejects(interrupted, 'EINTR');
+    const b = new AbortController();
+    const restarted = root.sendto(u, text('restarted'), '/r', 0, { signal: b.signal });
+    b.abort({ restart: true });
+    expect(await pending(restarted)).toBe(true);
+    expect(await root.recvfrom(r, 16)).toEqual({ data: text('m0'), length: 2, from: '' });
+    expect(await restarted).toBe(9);
+    // waits for room in its own send buffer (SO_SNDBUF at its floor), then the name is looked up: gone meanwhile
+    const small = root.socket(AF_UNIX, SOCK_DGRAM);
+    root.bind(small, '/small');
+    root.setsockopt(small, SOL_SOCKET_OPT, 0); // the floor
+    const q = root.socket(AF_UNIX, SOCK_DGRAM);
+    root.bind(q, '/q');
+    let sent = 0;
+    while (await root.sendto(small, new Uint8Array(1000), '/q', MSG_DONTWAIT_FLAG).then(() => true, () => false)) sent++;
+    expect(sent).toBeGreaterThan(0);
+    const waiting = root.sendto(small, text('after room'), '/q');
+    expect(await pending(waiting)).toBe(true);
+    const child = root.fork();
+    const abandoned = child.sendto(small, text('abandoned'), '/q');
+    expect(await pending(abandoned)).toBe(true);
+    await child.exit();
+    root.close(q); // frees the buffers it waited behind; its lookup then finds the file with no socket
+    await expectRejects(waiting, 'ECONNREFUSED');
+    root.unlink('/q');
+    // a recvfrom asleep names its sender when it completes
+    const listening = root.recvfrom(r, 16);
+    expect(await listening).toEqual({ data: text('m1'), length: 2, from: '' });
+    const w = root.socket(AF_UNIX, SOCK_DGRAM);
+    root.bind(w, '/w');
+    const sleeping = root.recvfrom(w, 16);
+    expect(await pending(sleeping)).toBe(true);
+    await root.sendto(small, text('named'), '/w');
+    expect(await sleeping).toEqual({ data: text('named'), length: 5, from: '/small' });
+    for (const fd of [r, u, small, w]) root.close(fd);
+    for (const name of ['/r', '/small', '/w']) root.unlink(name);
     clean(k, before);
   });
 
