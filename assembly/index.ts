@@ -517,25 +517,22 @@ export function sock_sendto(pid: i32, fd: i32, len: i32, flags: i32, nameLen: i3
 }
 
 export function sock_recvfrom(pid: i32, fd: i32, count: i32, flags: i32): i32 {
-  enter();
-  const p = getProcess(pid);
-  if (p === null) return -ESRCH;
-  const ok = checkSock(p, fd);
-  if (ok < 0) return ok;
-  if (count < 0) return -EINVAL;
-  const r = sockRecvFrom(p, fd, changetype<File>(fdFile(p, fd)), count, flags);
-  leave();
-  return r;
+  return recvOn(pid, fd, count, flags, true);
 }
 
 export function sock_recv(pid: i32, fd: i32, count: i32, flags: i32): i32 {
+  return recvOn(pid, fd, count, flags, false);
+}
+
+function recvOn(pid: i32, fd: i32, count: i32, flags: i32, from: bool): i32 {
   enter();
   const p = getProcess(pid);
   if (p === null) return -ESRCH;
   const ok = checkSock(p, fd);
   if (ok < 0) return ok;
   if (count < 0) return -EINVAL;
-  const r = sockRecv(p, fd, changetype<File>(fdFile(p, fd)), count, flags, false);
+  const f = changetype<File>(fdFile(p, fd));
+  const r = from ? sockRecvFrom(p, fd, f, count, flags) : sockRecv(p, fd, f, count, flags, false);
   leave();
   return r;
 }

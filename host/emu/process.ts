@@ -580,22 +580,15 @@ export class EmuProcess implements SimProcess {
   }
 
   recvfrom(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<DatagramFrom> {
-    try {
-      const f = int('fd', fd);
-      const n = size('count', count);
-      const c = n < 0 ? MAX_RW_COUNT : rwCount(n);
-      const fl = flags('flags', recvFlags);
-      const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
-      const r = this.core.recvFrom(this.pid, f, c, fl, true);
-      if (r >= 0) return Promise.resolve(this.core.receivedFrom(r));
-      if (r === PENDING) return this.core.sleep<DatagramFrom>(this.pid, 'recvfrom', Settles.DatagramFrom, o);
-      return Promise.reject(new IpcError(-r, 'recvfrom'));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.receive<DatagramFrom>(fd, count, recvFlags, opts, true);
   }
 
   recv(fd: number, count: number, recvFlags?: number, opts?: CallOptions): Promise<Datagram> {
+    return this.receive<Datagram>(fd, count, recvFlags, opts, false);
+  }
+
+  private receive<T extends Datagram>(fd: number, count: number, recvFlags: number | undefined, opts: CallOptions | undefined, from: boolean): Promise<T> {
+    const syscall = from ? 'recvfrom' : 'recv';
     try {
       const f = int('fd', fd);
       // recvfrom(2) clamps a huge size_t (a negative count) to MAX_RW_COUNT before it checks the buffer (import_ubuf())
@@ -603,10 +596,10 @@ export class EmuProcess implements SimProcess {
       const c = n < 0 ? MAX_RW_COUNT : rwCount(n);
       const fl = flags('flags', recvFlags);
       const o = opts === undefined ? NO_OPTIONS : callOptions(opts);
-      const r = this.core.recvFrom(this.pid, f, c, fl);
-      if (r >= 0) return Promise.resolve(this.core.received(r));
-      if (r === PENDING) return this.core.sleep<Datagram>(this.pid, 'recv', Settles.Datagram, o);
-      return Promise.reject(new IpcError(-r, 'recv'));
+      const r = this.core.recvFrom(this.pid, f, c, fl, from);
+      if (r >= 0) return Promise.resolve((from ? this.core.receivedFrom(r) : this.core.received(r)) as T);
+      if (r === PENDING) return this.core.sleep<T>(this.pid, syscall, from ? Settles.DatagramFrom : Settles.Datagram, o);
+      return Promise.reject(new IpcError(-r, syscall));
     } catch (error) {
       return Promise.reject(error);
     }
