@@ -23,10 +23,10 @@
  * socket is writable (unix_write_space).
  */
 
-import { alloc, free } from '../mem/alloc';
+import { alloc, allocZeroed, free } from '../mem/alloc';
 import { sockUnbound } from '../pipe/fifo';
 import { abstractRelease } from './abstract';
-import { listInit, listRemove, wake, Waiter, WaitList } from '../wait/waiters';
+import { listRemove, wake, Waiter, WaitList } from '../wait/waiters';
 
 export const SOCK_STREAM: i32 = 1;
 export const SOCK_DGRAM: i32 = 2;
@@ -173,36 +173,15 @@ export const SKB_HEAD: usize = offsetof<Skb>();
 
 /** A new connected socket (refs: its file), or null when memory is exhausted. */
 export function newSock(type: i32): Sock | null {
-  const s = changetype<Sock>(alloc(offsetof<Sock>()));
+  // every field not set here starts at 0: no peer, no name, empty queues and wait lists
+  const s = changetype<Sock>(allocZeroed(offsetof<Sock>()));
   if (changetype<usize>(s) == 0) return null;
   s.type = type;
   s.refs = 1;
-  s.peer = 0;
-  s.dead = false;
   s.state = TCP_ESTABLISHED;
-  s.shutdown = 0;
-  s.err = 0;
   s.sndbuf = WMEM_DEFAULT;
   s.rcvbuf = WMEM_DEFAULT;
-  s.wmem = 0;
-  s.qHead = 0;
-  s.qTail = 0;
-  s.qBytes = 0;
-  listInit(sleepers(s));
-  s.node = 0;
-  s.addr = 0;
-  s.holdsName = false;
-  s.nameNext = 0;
   s.backlog = MAX_DGRAM_QLEN;
-  s.qLen = 0;
-  s.relays = 0;
-  s.relayOn = 0;
-  s.relayNext = 0;
-  s.aHead = 0;
-  s.aTail = 0;
-  s.aLen = 0;
-  s.anext = 0;
-  listInit(peerWaiters(s));
   return s;
 }
 
