@@ -245,6 +245,14 @@ napi_value StartedCall(napi_env env, int64_t handle) {
   return Result(env, handle);
 }
 
+napi_value StartPrepared(napi_env env, AddonState* state, std::unique_ptr<Call> call, bool prepared, const char* syscall) {
+  if (!prepared) {
+    ThrowErrno(env, ENOMEM, syscall);
+    return nullptr;
+  }
+  return StartedCall(env, state->pool.Start(std::move(call)));
+}
+
 }  // namespace ipcemu
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return ipcemu::Init(env, exports); }

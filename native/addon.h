@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "msg.h"
 #include "wait.h"
@@ -51,6 +52,10 @@ bool ReadyForCall(napi_env env, AddonState* state);
 
 // The handle of a call the pool started, or throws { errno, syscall: 'pthread_create' }.
 napi_value StartedCall(napi_env env, int64_t handle);
+
+// Starts `call` on the pool once `prepared` (its buffers allocated): its
+// handle, or throws { errno: ENOMEM, syscall } when it could not be.
+napi_value StartPrepared(napi_env env, AddonState* state, std::unique_ptr<Call> call, bool prepared, const char* syscall);
 
 // A C long as JavaScript: a number while it is a safe integer, else a bigint.
 napi_value LongValue(napi_env env, int64_t value);

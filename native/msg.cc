@@ -453,11 +453,8 @@ napi_value MsgSndStart(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto call = std::make_unique<MsgSndCall>(msqid, length, flags);
-  if (!call->Prepare(mtype, text)) {
-    ThrowErrno(env, ENOMEM, "msgsnd");
-    return nullptr;
-  }
-  return StartedCall(env, a.state->pool.Start(std::move(call)));
+  const bool prepared = call->Prepare(mtype, text);
+  return StartPrepared(env, a.state, std::move(call), prepared, "msgsnd");
 }
 
 // msgrcvStart(msqid, msgsz, msgtyp, msgflg) → a handle; settle(handle, rc,

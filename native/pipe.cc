@@ -465,11 +465,8 @@ napi_value ReadStart(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto call = std::make_unique<ReadCall>(fd, count);
-  if (!call->Prepare()) {
-    ThrowErrno(env, ENOMEM, "read");
-    return nullptr;
-  }
-  return StartedCall(env, a.state->pool.Start(std::move(call)));
+  const bool prepared = call->Prepare();
+  return StartPrepared(env, a.state, std::move(call), prepared, "read");
 }
 
 // readHere(fd, count) → a fresh Uint8Array or -errno; sleeps on this thread.
@@ -507,11 +504,8 @@ napi_value WriteStart(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto call = std::make_unique<WriteCall>(fd);
-  if (!call->Prepare(data, length)) {
-    ThrowErrno(env, ENOMEM, "write");
-    return nullptr;
-  }
-  return StartedCall(env, a.state->pool.Start(std::move(call)));
+  const bool prepared = call->Prepare(data, length);
+  return StartPrepared(env, a.state, std::move(call), prepared, "write");
 }
 
 // writeHere(fd, data) → bytes written or -errno; sleeps on this thread.

@@ -347,11 +347,8 @@ napi_value SemOpStart(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto call = std::make_unique<SemopCall>();
-  if (!call->op.Prepare(semid, sops, nsops, timed, timeout)) {
-    ThrowErrno(env, ENOMEM, "semop");
-    return nullptr;
-  }
-  return StartedCall(env, a.state->pool.Start(std::move(call)));
+  const bool prepared = call->op.Prepare(semid, sops, nsops, timed, timeout);
+  return StartPrepared(env, a.state, std::move(call), prepared, "semop");
 }
 
 // semctl(semid, semnum, cmd, buf: Float64Array(16)) → the syscall's result or -errno.

@@ -192,11 +192,8 @@ napi_value SendStart(napi_env env, napi_callback_info info) {
   std::unique_ptr<UnixAddress> to;
   if (!SendArgsOf(env, a, &args, &to) || !ReadyForCall(env, a.state)) return nullptr;
   auto call = std::make_unique<SendCall>(args.fd, args.flags, std::move(to));
-  if (!call->Prepare(args.data, args.length)) {
-    ThrowErrno(env, ENOMEM, "send");
-    return nullptr;
-  }
-  return StartedCall(env, a.state->pool.Start(std::move(call)));
+  const bool prepared = call->Prepare(args.data, args.length);
+  return StartPrepared(env, a.state, std::move(call), prepared, "send");
 }
 
 // sendHere(fd, data, flags, name?) → bytes sent or -errno; sleeps on this thread.
@@ -251,11 +248,8 @@ napi_value RecvStart(napi_env env, napi_callback_info info) {
   bool wantFrom;
   if (!RecvArgsOf(env, a, &fd, &count, &flags, &wantFrom) || !ReadyForCall(env, a.state)) return nullptr;
   auto call = std::make_unique<RecvCall>(fd, count, flags, wantFrom);
-  if (!call->Prepare()) {
-    ThrowErrno(env, ENOMEM, "recv");
-    return nullptr;
-  }
-  return StartedCall(env, a.state->pool.Start(std::move(call)));
+  const bool prepared = call->Prepare();
+  return StartPrepared(env, a.state, std::move(call), prepared, "recv");
 }
 
 // recvHere(fd, count, flags, from?) → [length, data(, from)] or -errno; sleeps on this thread.
