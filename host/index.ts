@@ -24,6 +24,8 @@ export { Fifo, Pipe } from './objects/pipe.js';
 export type { FifoAccess, FifoOpenOptions, PipeOptions } from './objects/pipe.js';
 export { SocketPair } from './objects/socket.js';
 export { connectUnix, UnixServer } from './objects/server.js';
+export { UnixDatagram } from './objects/datagram.js';
+export type { DatagramReceiveOptions, UnixDatagramOptions } from './objects/datagram.js';
 export type { ConnectOptions, ConnectionType, UnixServerOptions } from './objects/server.js';
 export type { SocketPairOptions, SocketType } from './objects/socket.js';
 export { DEFAULT_HIGH_WATER_MARK, DescriptorDuplex, DescriptorReadable, DescriptorWritable } from './objects/stream.js';
