@@ -216,8 +216,8 @@ function dgramSend(p: Process, s: Sock, src: usize, len: u32, start: bool, nonbl
       sendWaitOn = changetype<usize>(other);
       return WOULD_BLOCK;
     }
-    // unix_dgram_peer_wake_me(): a poll of this socket will hear when the queue has room
-    relayConnect(s, other);
+    // unix_dgram_peer_wake_me(), for the peer only: a poll of this socket will hear when its queue has room
+    if (other === changetype<Sock>(s.peer)) relayConnect(s, other);
     return -EAGAIN;
   }
   const b = newSkb(s, len);
