@@ -22,13 +22,13 @@
 
 import { C_TOKEN, cellAddr, reserveStage, stage } from '../abi';
 import {
-  EAFNOSUPPORT, EAGAIN, EINVAL, EISCONN, ENOMEM, ENOTSOCK, EBADF, EOPNOTSUPP, EPROTONOSUPPORT, EPROTOTYPE, ESOCKTNOSUPPORT,
+  EAFNOSUPPORT, EAGAIN, EINVAL, EISCONN, ENOMEM, ENOTSOCK, EBADF, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
   ECONNREFUSED, ENOTCONN, EPERM,
 } from '../errno';
 import { File, FILE_SOCK, fget, FMODE_READ, FMODE_WRITE, fput, newFile, O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../fd/file';
 import { fdFile, fdInstall, fdReserve, fdUnreserve } from '../fd/table';
 import { alloc, free } from '../mem/alloc';
-import { sockBindNode, sockFind } from '../pipe/fifo';
+import { sockBindNode } from '../pipe/fifo';
 import { Process } from '../proc/process';
 import {
   cancel, complete, INTR_CANCELLED, INTR_COMPLETED, INTR_SLEEPING, listAppend, listRemove, park, PENDING,
