@@ -6,7 +6,7 @@
 
 import type { CallOptions, DatagramFrom, Process } from '../api.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM } from '../constants.js';
-import { ERRNO, IpcError } from '../errors.js';
+import { Closing, unlinkName } from './closing.js';
 import { Descriptor } from './descriptor.js';
 
 export interface UnixDatagramOptions {
@@ -27,11 +27,8 @@ export class UnixDatagram implements AsyncDisposable, AsyncIterable<DatagramFrom
   /** The socket. */
   readonly socket: Descriptor;
   readonly #unlink: boolean;
-  /** Aborts the receives still asleep when the socket closes: closing the descriptor alone would not end them. */
-  readonly #closing = new AbortController();
-  /** Receives not yet settled: the descriptor closes after them, so none can meet its number reused. */
-  readonly #pending = new Set<Promise<unknown>>();
-  #closed: Promise<void> | undefined;
+  /** Ends the receives still asleep at close: closing the descriptor alone would not end them. */
+  readonly #closing = new Closing();
 
   private constructor(readonly process: Process, fd: number, unlink: boolean) {
     this.socket = new Descriptor(process, fd, 'dgram');
@@ -78,33 +75,18 @@ export class UnixDatagram implements AsyncDisposable, AsyncIterable<DatagramFrom
 
   /** Whether close() has been called. */
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.#closing.closed;
   }
 
   /** The next message and its sender's name, sleeping until one comes; EINTR once the socket closes. */
-  async receive(options: DatagramReceiveOptions = {}): Promise<DatagramFrom> {
-    if (this.closed) throw new IpcError(ERRNO.EINTR, 'recvfrom');
+  receive(options: DatagramReceiveOptions = {}): Promise<DatagramFrom> {
     const { size = 65536, ...opts } = options;
-    const signal = opts.signal === undefined ? this.#closing.signal : AbortSignal.any([opts.signal, this.#closing.signal]);
-    const receiving = this.process.recvfrom(this.socket.fd, size, 0, { ...opts, signal });
-    this.#pending.add(receiving);
-    try {
-      return await receiving;
-    } finally {
-      this.#pending.delete(receiving);
-    }
+    return this.#closing.run('recvfrom', opts, (o) => this.process.recvfrom(this.socket.fd, size, 0, o));
   }
 
   /** Each message as it comes; the iteration ends when the socket closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<DatagramFrom> {
-    while (!this.closed) {
-      try {
-        yield await this.receive();
-      } catch (error) {
-        if (this.closed && error instanceof IpcError && error.code === 'EINTR') return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<DatagramFrom> {
+    return this.#closing.iterate(() => this.receive());
   }
 
   /**
@@ -113,22 +95,11 @@ export class UnixDatagram implements AsyncDisposable, AsyncIterable<DatagramFrom
    * (unless `unlinkOnClose` was false). Calling it again answers the same promise.
    */
   close(): Promise<void> {
-    this.#closed ??= this.#shut();
-    return this.#closed;
-  }
-
-  async #shut(): Promise<void> {
-    const name = this.#unlink ? this.name : '';
-    this.#closing.abort();
-    await Promise.allSettled([...this.#pending]);
-    this.socket.close();
-    if (name === '') return;
-    try {
-      this.process.unlink(name);
-    } catch (error) {
-      // someone else removed the name already: nothing left to do
-      if (!(error instanceof IpcError && error.code === 'ENOENT')) throw error;
-    }
+    const name = this.#unlink && !this.closed ? this.name : '';
+    return this.#closing.close(() => {
+      this.socket.close();
+      if (name !== '') unlinkName(this.process, name);
+    });
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -8,7 +8,7 @@
 
 import type { CallOptions, Process } from '../api.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_SEQPACKET, SOCK_STREAM } from '../constants.js';
-import { ERRNO, IpcError } from '../errors.js';
+import { Closing, unlinkName } from './closing.js';
 import { Descriptor } from './descriptor.js';
 
 export type ConnectionType = 'stream' | 'seqpacket';
@@ -46,11 +46,8 @@ export class UnixServer implements AsyncDisposable, AsyncIterable<Descriptor> {
   readonly type: ConnectionType;
   readonly #cloexec: boolean;
   readonly #unlink: boolean;
-  /** Aborts the accepts still asleep when the server closes: closing the descriptor alone would not end them. */
-  readonly #closing = new AbortController();
-  /** Accepts not yet settled: the descriptor closes after them, so none can meet its number reused. */
-  readonly #pending = new Set<Promise<unknown>>();
-  #closed: Promise<void> | undefined;
+  /** Ends the accepts still asleep at close: closing the descriptor alone would not end them. */
+  readonly #closing = new Closing();
 
   private constructor(readonly process: Process, fd: number, options: UnixServerOptions) {
     this.type = options.type ?? 'stream';
@@ -75,32 +72,19 @@ export class UnixServer implements AsyncDisposable, AsyncIterable<Descriptor> {
 
   /** Whether close() has been called. */
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.#closing.closed;
   }
 
   /** accept4: the next connection, sleeping until one comes. Fails with EINTR once the server closes. */
   async accept(opts: CallOptions = {}): Promise<Descriptor> {
-    if (this.closed) throw new IpcError(ERRNO.EINTR, 'accept4');
-    const signal = opts.signal === undefined ? this.#closing.signal : AbortSignal.any([opts.signal, this.#closing.signal]);
-    const accepting = this.process.accept(this.listener.fd, this.#cloexec ? SOCK_CLOEXEC : 0, { ...opts, signal });
-    this.#pending.add(accepting);
-    try {
-      return new Descriptor(this.process, await accepting, this.type);
-    } finally {
-      this.#pending.delete(accepting);
-    }
+    const flags = this.#cloexec ? SOCK_CLOEXEC : 0;
+    const fd = await this.#closing.run('accept4', opts, (o) => this.process.accept(this.listener.fd, flags, o));
+    return new Descriptor(this.process, fd, this.type);
   }
 
   /** Each connection as it comes; the iteration ends when the server closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Descriptor> {
-    while (!this.closed) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (this.closed && error instanceof IpcError && error.code === 'EINTR') return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Descriptor> {
+    return this.#closing.iterate(() => this.accept());
   }
 
   /**
@@ -111,21 +95,10 @@ export class UnixServer implements AsyncDisposable, AsyncIterable<Descriptor> {
    * again answers the same promise.
    */
   close(): Promise<void> {
-    this.#closed ??= this.#shut();
-    return this.#closed;
-  }
-
-  async #shut(): Promise<void> {
-    this.#closing.abort();
-    await Promise.allSettled([...this.#pending]);
-    this.listener.close();
-    if (!this.#unlink) return;
-    try {
-      this.process.unlink(this.name);
-    } catch (error) {
-      // someone else removed the name already: nothing left to do
-      if (!(error instanceof IpcError && error.code === 'ENOENT')) throw error;
-    }
+    return this.#closing.close(() => {
+      this.listener.close();
+      if (this.#unlink) unlinkName(this.process, this.name);
+    });
   }
 
   [Symbol.asyncDispose](): Promise<void> {
