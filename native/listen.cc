@@ -138,15 +138,20 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   return Result(env, listen(fd, backlog) == 0 ? 0 : -errno);
 }
 
-// connect(fd, path) → 0 or -errno, on this thread: only where it cannot sleep (O_NONBLOCK).
-napi_value Connect(napi_env env, napi_callback_info info) {
+// A connect on this thread (sleep: as a call that may sleep, which a signal can end).
+napi_value ConnectOnThisThread(napi_env env, napi_callback_info info, bool sleep) {
   FdArgs a(env, info);
   int32_t fd;
   std::string path;
   if (!FdPath(env, a, &fd, &path)) return nullptr;
   UnixAddress address(path);
   ConnectArgs args{fd, &address};
-  return Result(env, ConnectOnce(&args));
+  return Result(env, sleep ? RunHere(ConnectOnce, &args, true) : ConnectOnce(&args));
+}
+
+// connect(fd, path) → 0 or -errno, on this thread: only where it cannot sleep (O_NONBLOCK).
+napi_value Connect(napi_env env, napi_callback_info info) {
+  return ConnectOnThisThread(env, info, false);
 }
 
 // connectBrief(fd, path) → 0 or -errno: a blocking connect that waits one
@@ -181,13 +186,7 @@ napi_value ConnectStart(napi_env env, napi_callback_info info) {
 
 // connectHere(fd, path) → 0 or -errno; sleeps on this thread.
 napi_value ConnectHere(napi_env env, napi_callback_info info) {
-  FdArgs a(env, info);
-  int32_t fd;
-  std::string path;
-  if (!FdPath(env, a, &fd, &path)) return nullptr;
-  UnixAddress address(path);
-  ConnectArgs args{fd, &address};
-  return Result(env, RunHere(ConnectOnce, &args, true));
+  return ConnectOnThisThread(env, info, true);
 }
 
 bool FdFlags(napi_env env, FdArgs& a, AcceptArgs* out) {
@@ -198,11 +197,16 @@ bool FdFlags(napi_env env, FdArgs& a, AcceptArgs* out) {
 }
 
 // accept4(fd, flags) → fd or -errno, on this thread: only where it cannot sleep.
-napi_value Accept4(napi_env env, napi_callback_info info) {
+// An accept4 on this thread (sleep: as a call that may sleep, which a signal can end).
+napi_value AcceptOnThisThread(napi_env env, napi_callback_info info, bool sleep) {
   FdArgs a(env, info);
   AcceptArgs args;
   if (!FdFlags(env, a, &args)) return nullptr;
-  return Result(env, AcceptOnce(&args));
+  return Result(env, sleep ? RunHere(AcceptOnce, &args, true) : AcceptOnce(&args));
+}
+
+napi_value Accept4(napi_env env, napi_callback_info info) {
+  return AcceptOnThisThread(env, info, false);
 }
 
 // accept4Start(fd, flags) → a handle; settle(handle, fd or -errno) later.
@@ -215,10 +219,7 @@ napi_value Accept4Start(napi_env env, napi_callback_info info) {
 
 // accept4Here(fd, flags) → fd or -errno; sleeps on this thread.
 napi_value Accept4Here(napi_env env, napi_callback_info info) {
-  FdArgs a(env, info);
-  AcceptArgs args;
-  if (!FdFlags(env, a, &args)) return nullptr;
-  return Result(env, RunHere(AcceptOnce, &args, true));
+  return AcceptOnThisThread(env, info, true);
 }
 
 // acceptConn(fd, out: Float64Array(1)) → 0 or -errno; out[0] = SO_ACCEPTCONN
