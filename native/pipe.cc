@@ -627,9 +627,9 @@ void PutRevents(int32_t* triples, const std::vector<struct pollfd>& fds) {
   for (size_t i = 0; i < fds.size(); i++) triples[3 * i + 2] = fds[i].revents;
 }
 
-// pollSet(triples, timeout) → descriptors with revents (written into the triples) or -errno;
-// only for a poll that cannot sleep long (timeout 0).
-napi_value PollSet(napi_env env, napi_callback_info info) {
+// A poll of a set on this thread (sleep: as a call that may sleep, which a signal can end):
+// the descriptors with revents (written into the triples) or -errno.
+napi_value PollSetOnThisThread(napi_env env, napi_callback_info info, bool sleep) {
   FdArgs a(env, info);
   int32_t* triples;
   size_t n;
@@ -637,9 +637,14 @@ napi_value PollSet(napi_env env, napi_callback_info info) {
   if (!PollSetArgsOf(env, a, &triples, &n, &timeout)) return nullptr;
   std::vector<struct pollfd> fds = PollFds(triples, n);
   PollArgs args{fds.data(), fds.size(), timeout, 0, false};
-  int64_t r = PollSetWait(&args);
+  int64_t r = sleep ? RunHere(PollSetWait, &args, false) : PollSetWait(&args);
   if (r >= 0) PutRevents(triples, fds);
   return Result(env, r);
+}
+
+// pollSet(triples, timeout): only for a poll that cannot sleep long (timeout 0).
+napi_value PollSet(napi_env env, napi_callback_info info) {
+  return PollSetOnThisThread(env, info, false);
 }
 
 // pollSetStart(triples, timeout) → a handle; settle(handle, count, undefined, revents as int32 bytes) later.
@@ -654,16 +659,7 @@ napi_value PollSetStart(napi_env env, napi_callback_info info) {
 
 // pollSetHere(triples, timeout) → like pollSet, but sleeps on this thread.
 napi_value PollSetHere(napi_env env, napi_callback_info info) {
-  FdArgs a(env, info);
-  int32_t* triples;
-  size_t n;
-  int32_t timeout;
-  if (!PollSetArgsOf(env, a, &triples, &n, &timeout)) return nullptr;
-  std::vector<struct pollfd> fds = PollFds(triples, n);
-  PollArgs args{fds.data(), fds.size(), timeout, 0, false};
-  int64_t r = RunHere(PollSetWait, &args, false);
-  if (r >= 0) PutRevents(triples, fds);
-  return Result(env, r);
+  return PollSetOnThisThread(env, info, true);
 }
 
 }  // namespace
